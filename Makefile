@@ -1,0 +1,117 @@
+# tollgate - eBPF egress monitor and governor for hosts that run AI agents.
+#
+#   make            build build/tollgate (BPF objects, skeleton, user space)
+#   sudo make run   install missing packages, build, run `tollgate run` host-wide
+#   sudo make test  install missing packages, build, run unit and integration tests
+#   make unit       cmocka unit tests only (no privileges), under ASan/UBSan
+#   V=1             show full commands
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+BUILD    ?= build
+CC       ?= gcc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PREFIX   ?= /usr/local
+RUN_ARGS ?=
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN      := -Wall -Wextra -Werror
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+             -I/usr/include/capstone
+LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
+              -Wno-unused-parameter \
+              -MMD -MP -Iinclude -I$(BUILD)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+SAN_OBJS  := $(patsubst user/%.c,$(BUILD)/san/user/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+SKEL      := $(BUILD)/tollgate.skel.h
+
+.PHONY: all deps run test unit integration clean install
+all: $(BUILD)/tollgate
+
+deps:
+	$(Q)scripts/deps.sh
+
+$(BUILD)/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/tollgate.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(SKEL): $(BUILD)/tollgate.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name tollgate_bpf > $@
+
+# The skeleton is generated before any user object is compiled; -MMD records which
+# objects really include it.
+$(BUILD)/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libtollgate.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tollgate: $(BUILD)/user/main.o $(BUILD)/libtollgate.a
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: the same sources, built with ASan and UBSan.
+$(BUILD)/san/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/san/libtollgate.a: $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libtollgate.a
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(BUILD)/san/libtollgate.a \
+		$(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/tollgate
+	$(Q)python3 -m unittest discover -s tests/integration -p 'test_*.py' -v
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/tollgate run $(RUN_ARGS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)$(MAKE) --no-print-directory integration
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d)

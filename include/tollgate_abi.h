@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * tollgate_abi.h - the ABI between tollgate's BPF programs (bpf/) and its loader (user/).
+ *
+ * Everything in here is read by both sides: fixed-width types only, explicit padding, no
+ * pointers, no bool, no long. Every ring-buffer record starts with struct tg_hdr; user space
+ * _Static_asserts the sizes (user/decode.c), so a layout change breaks the build, not the run.
+ *
+ * Data flow: BPF programs write records into one ring buffer (map "events"); user space
+ * decodes them (user/decode.c). The only data going the other way are load-time settings
+ * (const volatile globals) and the maps named *_cfg / watched_cgroups.
+ */
+#ifndef TOLLGATE_ABI_H
+#define TOLLGATE_ABI_H
+
+#ifdef __bpf__
+/* vmlinux.h already defines __u8 .. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define TG_COMM_LEN 16
+/* Hard upper bound of payload bytes copied per record; the load-time setting
+ * capture_bytes (default TG_CAP_DEFAULT) must be a value in [64, TG_CAP_MAX]. */
+#define TG_CAP_MAX 4096
+#define TG_CAP_DEFAULT 1024
+#define TG_CAP_MIN 64
+/* Bytes examined to classify a payload (see tg_classify in http_classify.h). */
+#define TG_PEEK_LEN 16
+#define TG_EXEC_PATH_LEN 256
+/* Deepest cgroup level the watched-cgroup filter looks at (root is level 0). */
+#define TG_MAX_CGROUP_LEVEL 16
+
+/* Values the records carry (the kernel's own, restated so BPF code needs no libc). */
+#define TG_IPPROTO_TCP 6
+#define TG_IPPROTO_UDP 17
+
+enum tg_event_type {
+	TG_EV_CONNECT = 1,  /* struct tg_connect_event: a connect() from a watched cgroup */
+	TG_EV_CLOSE = 2,    /* struct tg_close_event: a connected socket was released */
+	TG_EV_PAYLOAD = 3,  /* struct tg_payload_event: a TCP payload or a TLS plaintext buffer */
+	TG_EV_TLS_BIND = 4, /* struct tg_tls_bind_event: a TLS session was seen on a socket */
+	TG_EV_EXEC = 5,     /* struct tg_exec_event: a process executed a program */
+	TG_EV_EXIT = 6,     /* struct tg_hdr only: a process (thread group) exited */
+	TG_EV_MAX,
+};
+
+/* Where a payload was captured. */
+enum tg_source {
+	TG_SRC_SKB = 1,     /* cgroup_skb egress/ingress: plaintext TCP */
+	TG_SRC_OPENSSL = 2, /* OpenSSL SSL_write/SSL_read family */
+	TG_SRC_GNUTLS = 3,  /* GnuTLS gnutls_record_send/recv */
+};
+
+enum tg_dir {
+	TG_DIR_OUT = 0, /* egress skb, TLS write: the request direction */
+	TG_DIR_IN = 1,  /* ingress skb, TLS read: the response direction */
+};
+
+/* What the first bytes of a payload look like (http_classify.h). */
+enum tg_kind {
+	TG_KIND_OTHER = 0,      /* not the start of an HTTP message: a body, or not HTTP */
+	TG_KIND_REQUEST = 1,    /* starts with an HTTP/1.x method token and a space */
+	TG_KIND_RESPONSE = 2,   /* starts with "HTTP/1." */
+	TG_KIND_H2_PREFACE = 3, /* starts with the HTTP/2 connection preface "PRI * HTTP/2.0" */
+};
+
+/* Common header of every ring-buffer record (48 bytes). */
+struct tg_hdr {
+	__u16 type;      /* enum tg_event_type */
+	__u16 size;      /* bytes of the whole record, header included */
+	__u32 pid;       /* tgid; 0 when the hook ran outside the owner's context */
+	__u32 tid;       /* thread id; 0 when unknown */
+	__u32 _pad0;
+	__u64 ts_ns;     /* bpf_ktime_get_ns(): CLOCK_MONOTONIC, ns */
+	__u64 cgroup_id; /* cgroup v2 id (inode number of the cgroup directory) */
+	char comm[TG_COMM_LEN];
+};
+
+/* A transport endpoint. Addresses in network byte order, ports in host order. */
+struct tg_addr {
+	__u8 family;   /* AF_INET (2) or AF_INET6 (10); 0 when unknown */
+	__u8 protocol; /* IPPROTO_TCP (6) or IPPROTO_UDP (17) */
+	__u16 dport;   /* destination port, host byte order */
+	__u16 sport;   /* source port, host byte order; 0 when unknown */
+	__u16 _pad0;
+	__u8 daddr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
+};
+
+struct tg_connect_event {
+	struct tg_hdr hdr;
+	__u64 cookie; /* socket cookie: stable id of the socket for its lifetime */
+	struct tg_addr addr;
+};
+
+struct tg_close_event {
+	struct tg_hdr hdr;
+	__u64 cookie;
+};
+
+/* A TCP payload (source skb) or a TLS plaintext buffer (source openssl/gnutls).
+ * data[] holds cap_len bytes: the first bytes of the payload when kind is not OTHER,
+ * nothing for OTHER (only the length is reported: copy only what is needed). */
+struct tg_payload_event {
+	struct tg_hdr hdr;
+	__u64 conn_id; /* skb: socket cookie; TLS: the SSL* / gnutls_session_t address */
+	__u32 len;     /* bytes of the whole payload or buffer */
+	__u16 cap_len; /* bytes in data[] (<= capture_bytes) */
+	__u8 dir;      /* enum tg_dir */
+	__u8 source;   /* enum tg_source */
+	__u8 kind;     /* enum tg_kind */
+	__u8 _pad0[7];
+	struct tg_addr addr; /* skb: the remote endpoint; TLS: zero */
+	__u8 data[];
+};
+
+/* The first TCP payload a thread sent right after a TLS write: binds the TLS session
+ * (conn_id) to its socket, so TLS requests get the connection's 5-tuple. */
+struct tg_tls_bind_event {
+	struct tg_hdr hdr;
+	__u64 conn_id; /* SSL* / gnutls_session_t */
+	__u64 cookie;  /* socket cookie */
+	struct tg_addr addr;
+};
+
+struct tg_exec_event {
+	struct tg_hdr hdr;
+	__u64 exe_dev; /* st_dev of the executable, kernel encoding (MAJOR<<20 | MINOR) */
+	__u64 exe_ino; /* st_ino of the executable */
+	char filename[TG_EXEC_PATH_LEN]; /* as passed to execve, NUL-terminated */
+};
+
+/* Per-cgroup traffic counters (map cgroup_traffic, per CPU), all TCP/UDP/other IP. */
+struct tg_traffic {
+	__u64 bytes_out;
+	__u64 bytes_in;
+	__u64 packets_out;
+	__u64 packets_in;
+};
+
+/* Unconnected UDP sends (cgroup/sendmsg4,6), counted per cgroup and destination. */
+struct tg_udp_key {
+	__u64 cgroup_id;
+	struct tg_addr addr;
+};
+
+struct tg_udp_val {
+	__u64 count;   /* sends so far */
+	__u64 last_ns; /* CLOCK_MONOTONIC of the last send */
+	__u32 pid;     /* last sender */
+	__u32 tid;
+	char comm[TG_COMM_LEN];
+};
+
+/* Per-CPU counters of things the BPF side lost or chose not to report (map counters). */
+enum tg_counter {
+	TG_CNT_RINGBUF_DROPS = 0, /* bpf_ringbuf_output/reserve failed: events lost */
+	TG_CNT_TLS_NON_HTTP,      /* TLS buffers on sessions never seen carrying HTTP */
+	TG_CNT_READ_FAULT,        /* bpf_probe_read_user of a TLS buffer failed */
+	TG_CNT_SKB_RETRANS,       /* TCP payloads skipped as retransmissions */
+	TG_CNT_SKB_UNPARSED,      /* IP packets whose headers could not be parsed */
+	TG_CNT_MAX,
+};
+
+/* bpf cookie bits of the TLS uprobes (user/tls_probe.c sets them per attach site). */
+#define TG_TLS_SRC_MASK 0x0fULL  /* enum tg_source */
+#define TG_TLS_NUM32 0x10ULL     /* the length argument is a C int (SSL_write, SSL_read) */
+#define TG_TLS_RET_PTR 0x20ULL   /* read size is returned through argument 4 (the _ex form) */
+
+#endif /* TOLLGATE_ABI_H */

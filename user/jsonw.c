@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * jsonw.c - JSON line builder. See jsonw.h.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonw.h"
+
+void jw_init(struct jsonw *w)
+{
+	memset(w, 0, sizeof(*w));
+}
+
+void jw_free(struct jsonw *w)
+{
+	free(w->buf);
+	memset(w, 0, sizeof(*w));
+}
+
+static int reserve(struct jsonw *w, size_t more)
+{
+	if (w->len + more <= w->cap)
+		return 0;
+	size_t cap = w->cap ? w->cap : 1024;
+	while (cap < w->len + more)
+		cap *= 2;
+	char *b = realloc(w->buf, cap);
+	if (!b) {
+		w->oom = 1;
+		return -1;
+	}
+	w->buf = b;
+	w->cap = cap;
+	return 0;
+}
+
+static void put(struct jsonw *w, const char *s, size_t n)
+{
+	if (reserve(w, n))
+		return;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void putc_(struct jsonw *w, char c)
+{
+	if (reserve(w, 1))
+		return;
+	w->buf[w->len++] = c;
+}
+
+static void sep(struct jsonw *w)
+{
+	if (w->need_comma)
+		putc_(w, ',');
+	w->need_comma = 1;
+}
+
+void jw_begin(struct jsonw *w)
+{
+	putc_(w, '{');
+	w->need_comma = 0;
+}
+
+void jw_end(struct jsonw *w)
+{
+	put(w, "}\n", 2);
+	w->need_comma = 0;
+}
+
+void jw_obj_begin(struct jsonw *w)
+{
+	sep(w);
+	putc_(w, '{');
+	w->need_comma = 0;
+}
+
+void jw_obj_end(struct jsonw *w)
+{
+	putc_(w, '}');
+	w->need_comma = 1;
+}
+
+void jw_arr_begin(struct jsonw *w)
+{
+	sep(w);
+	putc_(w, '[');
+	w->need_comma = 0;
+}
+
+void jw_arr_end(struct jsonw *w)
+{
+	putc_(w, ']');
+	w->need_comma = 1;
+}
+
+/* Length of a valid UTF-8 sequence at @s (RFC 3629), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len;
+	uint32_t cp;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, cp = c & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+static void put_escaped(struct jsonw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, run = 0;
+
+	putc_(w, '"');
+	while (i < n) {
+		unsigned char c = p[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			run++;
+			i++;
+			continue;
+		}
+		if (run) {
+			put(w, s + i - run, run);
+			run = 0;
+		}
+		if (c >= 0x80) {
+			size_t ul = utf8_len(p + i, n - i);
+			if (ul) {
+				put(w, s + i, ul);
+				i += ul;
+				continue;
+			}
+		}
+		char e[6];
+		switch (c) {
+		case '"': put(w, "\\\"", 2); break;
+		case '\\': put(w, "\\\\", 2); break;
+		case '\n': put(w, "\\n", 2); break;
+		case '\r': put(w, "\\r", 2); break;
+		case '\t': put(w, "\\t", 2); break;
+		default:
+			e[0] = '\\', e[1] = 'u', e[2] = '0', e[3] = '0';
+			e[4] = hex[c >> 4], e[5] = hex[c & 15];
+			put(w, e, 6);
+		}
+		i++;
+	}
+	if (run)
+		put(w, s + i - run, run);
+	putc_(w, '"');
+}
+
+void jw_key(struct jsonw *w, const char *key)
+{
+	sep(w);
+	put_escaped(w, key, strlen(key));
+	putc_(w, ':');
+	w->need_comma = 0;
+}
+
+void jw_str(struct jsonw *w, const char *s)
+{
+	if (!s) {
+		jw_null(w);
+		return;
+	}
+	jw_strn(w, s, strlen(s));
+}
+
+void jw_strn(struct jsonw *w, const char *s, size_t n)
+{
+	sep(w);
+	put_escaped(w, s, n);
+}
+
+void jw_u64(struct jsonw *w, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp);
+
+	sep(w);
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(w, tmp + i, sizeof(tmp) - (size_t)i);
+}
+
+void jw_i64(struct jsonw *w, int64_t v)
+{
+	if (v >= 0) {
+		jw_u64(w, (uint64_t)v);
+		return;
+	}
+	sep(w);
+	putc_(w, '-');
+	w->need_comma = 0;
+	jw_u64(w, v == INT64_MIN ? (uint64_t)INT64_MAX + 1 : (uint64_t)-v);
+}
+
+void jw_double(struct jsonw *w, double v, int decimals)
+{
+	char tmp[64];
+
+	if (!isfinite(v)) {
+		jw_null(w);
+		return;
+	}
+	sep(w);
+	int n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+	if (n > 0 && (size_t)n < sizeof(tmp))
+		put(w, tmp, (size_t)n);
+	else
+		put(w, "null", 4);
+}
+
+void jw_bool(struct jsonw *w, int v)
+{
+	sep(w);
+	if (v)
+		put(w, "true", 4);
+	else
+		put(w, "false", 5);
+}
+
+void jw_null(struct jsonw *w)
+{
+	sep(w);
+	put(w, "null", 4);
+}
+
+void rfc3339_us(uint64_t realtime_ns, char *out, size_t outlen)
+{
+	time_t sec = (time_t)(realtime_ns / 1000000000ULL);
+	unsigned us = (unsigned)((realtime_ns % 1000000000ULL) / 1000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+}
+
+void jw_ts(struct jsonw *w, uint64_t realtime_ns)
+{
+	char tmp[40];
+
+	rfc3339_us(realtime_ns, tmp, sizeof(tmp));
+	sep(w);
+	putc_(w, '"');
+	put(w, tmp, strlen(tmp));
+	putc_(w, '"');
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int rfc3339_parse(const char *s, uint64_t *ns)
+{
+	int Y, M, D, h, m, sec;
+	uint64_t frac = 0;
+	long off = 0;
+	struct tm tm = {0};
+	size_t n = strlen(s), i;
+
+	if (n < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    s[13] != ':' || s[16] != ':')
+		return -EINVAL;
+	if (digits(s, 4, &Y) || digits(s + 5, 2, &M) || digits(s + 8, 2, &D) ||
+	    digits(s + 11, 2, &h) || digits(s + 14, 2, &m) || digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970)
+		return -EINVAL;
+	i = 19;
+	if (s[i] == '.') {
+		uint64_t scale = 100000000ULL;
+		i++;
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		while (s[i] >= '0' && s[i] <= '9') {
+			frac += (uint64_t)(s[i] - '0') * scale;
+			scale /= 10;
+			i++;
+		}
+	}
+	if (s[i] == 'Z' || s[i] == 'z') {
+		i++;
+	} else if (s[i] == '+' || s[i] == '-') {
+		int oh, om;
+		if (n < i + 6 || s[i + 3] != ':' || digits(s + i + 1, 2, &oh) ||
+		    digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+		off = (oh * 3600L + om * 60L) * (s[i] == '+' ? 1 : -1);
+		i += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (s[i] != 0)
+		return -EINVAL;
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1 || (long)t < off)
+		return -EINVAL;
+	*ns = (uint64_t)(t - off) * 1000000000ULL + frac;
+	return 0;
+}
+
+int jw_write(struct jsonw *w, FILE *f)
+{
+	int ret = 0;
+
+	errno = 0;
+	if (w->oom) {
+		ret = -ENOMEM;
+	} else if (w->len && fwrite(w->buf, 1, w->len, f) != w->len) {
+		ret = errno ? -errno : -EIO;
+	}
+	w->len = 0;
+	w->oom = 0;
+	w->need_comma = 0;
+	return ret;
+}
