@@ -2,10 +2,10 @@
 /*
  * tls.bpf.c - uprobes on TLS libraries: the plaintext of HTTP over TLS.
  *
- * In:  a TLS write (SSL_write, SSL_write_ex, OpenSSL's internal write worker,
- *      gnutls_record_send) with (session, buf, len) in the first three argument registers;
- *      a TLS read (SSL_read, SSL_read_ex, the internal read worker, gnutls_record_recv) at
- *      entry (session, buf, len[, size_t *readbytes]) and at return (the result).
+ * In:  a TLS write (SSL_write, SSL_write_ex, gnutls_record_send) with (session, buf, len)
+ *      in the first three argument registers; a TLS read (SSL_read, SSL_read_ex, OpenSSL's
+ *      internal read worker, gnutls_record_recv) at entry (session, buf, len[, size_t
+ *      *readbytes]) and at return (the result).
  *      user/tls_probe.c chooses the attach sites and passes the calling convention of each
  *      in the bpf cookie (TG_TLS_* bits): source library, int or size_t length, result
  *      returned directly or through argument 4.
@@ -105,26 +105,25 @@ static __always_inline __u64 arg_len(__u64 raw, __u64 cookie)
 	return raw;
 }
 
+/*
+ * Entry of a TLS write or read (one program for both, so each binary needs one entry link
+ * and one return link per process): the cookie's TG_TLS_READ bit tells them apart.
+ * Write: report the buffer now. Read: remember the arguments for tg_tls_exit.
+ */
 SEC("uprobe")
-int BPF_KPROBE(tg_tls_write, void *session, const void *buf, __u64 num)
+int BPF_KPROBE(tg_tls_enter, void *session, const void *buf, __u64 num, void *readbytes)
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
-
-	if (!tg_watched())
-		return 0;
-	emit_tls((__u64)session, buf, arg_len(num, cookie), TG_DIR_OUT, cookie);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(tg_tls_read_enter, void *session, void *buf, __u64 num, void *readbytes)
-{
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 id = bpf_get_current_pid_tgid();
+	__u64 id;
 	struct tls_read_args a;
 
 	if (!tg_watched())
 		return 0;
+	if (!(cookie & TG_TLS_READ)) {
+		emit_tls((__u64)session, buf, arg_len(num, cookie), TG_DIR_OUT, cookie);
+		return 0;
+	}
+	id = bpf_get_current_pid_tgid();
 	a.conn_id = (__u64)session;
 	a.buf = (__u64)buf;
 	a.readbytes = (cookie & TG_TLS_RET_PTR) ? (__u64)readbytes : 0;
@@ -134,7 +133,7 @@ int BPF_KPROBE(tg_tls_read_enter, void *session, void *buf, __u64 num, void *rea
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(tg_tls_read_exit, long ret)
+int BPF_KRETPROBE(tg_tls_exit, long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tls_read_args *a = bpf_map_lookup_elem(&tls_reads, &id);

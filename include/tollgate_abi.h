@@ -166,5 +166,6 @@ enum tg_counter {
 #define TG_TLS_SRC_MASK 0x0fULL  /* enum tg_source */
 #define TG_TLS_NUM32 0x10ULL     /* the length argument is a C int (SSL_write, SSL_read) */
 #define TG_TLS_RET_PTR 0x20ULL   /* read size is returned through argument 4 (the _ex form) */
+#define TG_TLS_READ 0x40ULL      /* the site is a read's entry (else a write) */
 
 #endif /* TOLLGATE_ABI_H */

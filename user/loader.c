@@ -13,6 +13,7 @@
 #include "loader.h"
 #include "log.h"
 #include "tollgate.skel.h"
+#include "uprobe_link.h"
 
 static const char *const hook_names[HOOK_MAX] = {
 	[HOOK_CONNECT] = "connect", [HOOK_SENDMSG] = "sendmsg",
@@ -50,9 +51,8 @@ static int hook_progs(struct tollgate_bpf *s, int hook, struct bpf_program **p)
 		p[0] = s->progs.tg_skb_egress, p[1] = s->progs.tg_skb_ingress;
 		return 2;
 	case HOOK_TLS:
-		p[0] = s->progs.tg_tls_write, p[1] = s->progs.tg_tls_read_enter;
-		p[2] = s->progs.tg_tls_read_exit;
-		return 3;
+		p[0] = s->progs.tg_tls_enter, p[1] = s->progs.tg_tls_exit;
+		return 2;
 	case HOOK_EXEC:
 		p[0] = s->progs.tg_exec, p[1] = s->progs.tg_exit;
 		return 2;
@@ -171,6 +171,13 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 		goto fail;
 	}
 	probe_hooks(l, o->disabled_hooks);
+	l->uprobe_multi = uprobe_multi_attach_type();
+	if (l->uprobe_multi) {
+		bpf_program__set_expected_attach_type(s->progs.tg_tls_enter, l->uprobe_multi);
+		bpf_program__set_expected_attach_type(s->progs.tg_tls_exit, l->uprobe_multi);
+	} else {
+		tg_info("the kernel has no uprobe_multi links: one perf-event uprobe per TLS site");
+	}
 	if (o->ncgroups == 0 && !(l->hooks_failed & (1u << HOOK_EXEC)))
 		bpf_program__set_autoload(s->progs.tg_exit, false); /* only scoped mode needs it */
 
@@ -255,12 +262,11 @@ int loader_counters(struct loader *l, uint64_t out[TG_CNT_MAX])
 	return 0;
 }
 
-void loader_tls_programs(struct loader *l, struct bpf_program **write,
-			 struct bpf_program **read_enter, struct bpf_program **read_exit)
+void loader_tls_programs(struct loader *l, struct uprobe_progs *p)
 {
-	*write = l->skel->progs.tg_tls_write;
-	*read_enter = l->skel->progs.tg_tls_read_enter;
-	*read_exit = l->skel->progs.tg_tls_read_exit;
+	p->enter = l->skel->progs.tg_tls_enter;
+	p->exit = l->skel->progs.tg_tls_exit;
+	p->multi_type = l->uprobe_multi;
 }
 
 int loader_events_fd(struct loader *l)

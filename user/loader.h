@@ -48,6 +48,7 @@ struct loader {
 	int nlinks;
 	unsigned hooks_up;     /* bit per enum tg_hook that is loaded and attached */
 	unsigned hooks_failed; /* bit per hook that could not be loaded or attached */
+	int uprobe_multi;      /* BPF_TRACE_UPROBE_MULTI's value, 0 when unsupported */
 };
 
 const char *hook_name(int hook);
@@ -61,10 +62,9 @@ void loader_close(struct loader *l);
 /* Sum the per-CPU counters (enum tg_counter). Returns 0 or -errno. */
 int loader_counters(struct loader *l, uint64_t out[TG_CNT_MAX]);
 
-struct bpf_program;
+struct uprobe_progs;
 /* The TLS uprobe programs, for tls_probe.c to attach. */
-void loader_tls_programs(struct loader *l, struct bpf_program **write,
-			 struct bpf_program **read_enter, struct bpf_program **read_exit);
+void loader_tls_programs(struct loader *l, struct uprobe_progs *p);
 
 /* File descriptors of maps user space reads. */
 int loader_events_fd(struct loader *l);

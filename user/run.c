@@ -65,6 +65,7 @@ struct run_opts {
 	uint64_t capture_bytes;
 	uint64_t ringbuf_kb;
 	unsigned disabled_hooks;
+	int no_expedite;
 };
 
 static void usage_run(FILE *f)
@@ -81,6 +82,8 @@ static void usage_run(FILE *f)
 		"  --ringbuf-kb N       ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
 		"  --disable-hook NAME  do not load hook NAME: connect, sendmsg, sock_release, skb,\n"
 		"                       tls, exec (repeatable; to run on kernels that lack one)\n"
+		"  --no-expedite        with --cgroup: do not expedite RCU grace periods while\n"
+		"                       attaching TLS probes to a new process (see README)\n"
 		"  -v, --verbose        debug output, including libbpf's own log\n"
 		"  -q, --quiet          only warnings and errors on stderr\n",
 		TG_CAP_MIN, TG_CAP_MAX, TG_CAP_DEFAULT);
@@ -94,6 +97,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{"capture-bytes", required_argument, 0, 'b'},
 		{"ringbuf-kb", required_argument, 0, 'r'},
 		{"disable-hook", required_argument, 0, 'd'},
+		{"no-expedite", no_argument, 0, 'E'},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -141,6 +145,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 				return -EINVAL;
 			}
 			o->disabled_hooks |= 1u << h;
+			break;
+		case 'E':
+			o->no_expedite = 1;
 			break;
 		case 'v':
 			tg_verbose = 1;
@@ -193,6 +200,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	}
 	switch (rec.type) {
 	case TG_EV_EXEC:
+		tg_debug("exec record for pid %u %.3f ms after the exec", rec.hdr->pid,
+			 (double)(now_mono_ns() - rec.hdr->ts_ns) / 1e6);
 		if (r->tls)
 			tls_probes_exec(r->tls, rec.hdr->pid, rec.exec->exe_dev, rec.exec->exe_ino,
 					now_mono_ns());
@@ -422,9 +431,10 @@ int cmd_run(int argc, char **argv)
 	}
 	if (r->ld.hooks_up & (1u << HOOK_TLS)) {
 		struct tls_probe_opts to = {.scoped = o.ncgroups > 0,
+					    .expedite = !o.no_expedite,
 					    .watch_dirs = (const char *const *)lo.cgroup_dirs,
 					    .nwatch = o.ncgroups};
-		loader_tls_programs(&r->ld, &to.write, &to.read_enter, &to.read_exit);
+		loader_tls_programs(&r->ld, &to.progs);
 		r->tls = tls_probes_new(&to);
 		if (!r->tls || tls_probes_start(r->tls, now_mono_ns()))
 			goto out;

@@ -2,9 +2,9 @@
 /*
  * tls_probe.c - TLS library discovery and uprobe attachment. See tls_probe.h.
  */
-#include <bpf/libbpf.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,7 +18,9 @@
 #include "elf_file.h"
 #include "log.h"
 #include "probe_site.h"
+#include "reaper.h"
 #include "tls_probe.h"
+#include "util.h"
 
 #define RESCAN_SCOPED_NS (2ULL * 1000000000ULL)    /* reconcile watched processes */
 #define RESCAN_HOST_NS (30ULL * 1000000000ULL)     /* look for new libraries host-wide */
@@ -44,15 +46,15 @@ struct target {
 	int host_visible;       /* ns_path names the same file in our namespace */
 	int is_lib;             /* a shared library (not a process's executable) */
 	struct probe_plan plan; /* plan.source == 0: no TLS API (negative cache) */
-	struct bpf_link **links; /* host-wide attachments */
-	int nlinks;
+	int *fds;               /* host-wide links */
+	int nfds;
 };
 
 struct pid_ent {
 	uint32_t pid;
 	UT_hash_handle hh;
-	struct bpf_link **links;
-	int nlinks;
+	int *fds;              /* this process's links */
+	int nfds;
 	struct file_key *done; /* targets attached for this process */
 	int ndone;
 	uint64_t gen;          /* last reconcile that saw it */
@@ -72,66 +74,60 @@ struct tls_probes {
 	int nsched;
 	uint64_t next_rescan;
 	uint64_t gen;
+	struct reaper *reaper;
+	int expedite_fd;        /* /sys/kernel/rcu_expedited, -1 when not used */
+	char expedite_saved;    /* its value before tollgate touched it */
+	unsigned long long attach_errors;
 };
 
 /* ---- links ---- */
 
-static int push_link(struct bpf_link ***arr, int *n, struct bpf_link *l)
-{
-	struct bpf_link **a = realloc(*arr, sizeof(**arr) * (size_t)(*n + 1));
-
-	if (!a) {
-		bpf_link__destroy(l);
-		return -ENOMEM;
-	}
-	a[(*n)++] = l;
-	*arr = a;
-	return 0;
-}
-
-static void drop_links(struct tls_probes *t, struct bpf_link **arr, int n)
+static void drop_links(struct tls_probes *t, int *fds, int n)
 {
 	for (int i = 0; i < n; i++)
-		bpf_link__destroy(arr[i]);
+		reaper_close(t->reaper, fds[i]);
 	t->st.links -= (uint64_t)n;
-	free(arr);
+	free(fds);
 }
 
-static struct bpf_link *attach_one(struct tls_probes *t, struct bpf_program *prog, int ret,
-				   int pid, const char *path, const struct probe_site *s)
+/* Expedite RCU grace periods around a per-process attach (see tls_probe.h). */
+static void expedite(struct tls_probes *t, int on)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = s->cookie, .retprobe = ret);
-	struct bpf_link *l = bpf_program__attach_uprobe_opts(prog, pid, path, s->offset, &uo);
+	char v = on ? '1' : t->expedite_saved;
 
-	if (!l) {
-		int err = errno;
-		t->st.attach_errors++;
-		tg_warn("attach %s%s to %s (pid %d): %s", s->desc, ret ? " return" : "", path, pid,
-			strerror(err));
-		return NULL;
+	if (t->expedite_fd < 0 || t->expedite_saved == '1')
+		return;
+	if (pwrite(t->expedite_fd, &v, 1, 0) != 1) {
+		tg_warn("write /sys/kernel/rcu_expedited: %s; per-process TLS probes may be "
+			"attached too late for short-lived programs", strerror(errno));
+		close(t->expedite_fd);
+		t->expedite_fd = -1;
 	}
-	t->st.links++;
-	return l;
 }
 
-/* Attach every site of @tg's plan through @path, for @pid (-1: every process). */
+/* Attach every site of @tg's plan through @path, for @pid (0: every process), appending
+ * the links to @arr. */
 static void attach_plan(struct tls_probes *t, const struct target *tg, const char *path, int pid,
-			struct bpf_link ***arr, int *n)
+			int **arr, int *n)
 {
-	for (int i = 0; i < tg->plan.n; i++) {
-		const struct probe_site *s = &tg->plan.sites[i];
-		struct bpf_link *l;
+	int fds[ULINK_MAX_PER_PLAN];
+	int got = ulink_attach(&t->o.progs, path, &tg->plan, pid, fds, ULINK_MAX_PER_PLAN,
+			       &t->attach_errors);
+	int *a;
 
-		if (s->role == PROBE_WRITE) {
-			if ((l = attach_one(t, t->o.write, 0, pid, path, s)))
-				push_link(arr, n, l);
-		} else {
-			if ((l = attach_one(t, t->o.read_enter, 0, pid, path, s)))
-				push_link(arr, n, l);
-			if ((l = attach_one(t, t->o.read_exit, 1, pid, path, s)))
-				push_link(arr, n, l);
-		}
+	t->st.attach_errors = t->attach_errors;
+	if (got <= 0)
+		return;
+	a = realloc(*arr, sizeof(**arr) * (size_t)(*n + got));
+	if (!a) {
+		for (int i = 0; i < got; i++)
+			reaper_close(t->reaper, fds[i]);
+		return;
 	}
+	memcpy(a + *n, fds, sizeof(*fds) * (size_t)got);
+	*arr = a;
+	*n += got;
+	t->st.links += (uint64_t)got;
 }
 
 /* ---- targets ---- */
@@ -207,9 +203,9 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 /* Host-wide: attach a TLS target for every process, once. */
 static void target_attach_global(struct tls_probes *t, struct target *tg, const char *path)
 {
-	if (t->o.scoped || !tg->plan.source || tg->nlinks)
+	if (t->o.scoped || !tg->plan.source || tg->nfds)
 		return;
-	attach_plan(t, tg, path, -1, &tg->links, &tg->nlinks);
+	attach_plan(t, tg, path, 0, &tg->fds, &tg->nfds);
 }
 
 /* ---- processes ---- */
@@ -232,7 +228,7 @@ static struct pid_ent *pid_get(struct tls_probes *t, uint32_t pid, int create)
 
 static void pid_drop(struct tls_probes *t, struct pid_ent *p)
 {
-	drop_links(t, p->links, p->nlinks);
+	drop_links(t, p->fds, p->nfds);
 	free(p->done);
 	HASH_DEL(t->pids, p);
 	t->st.pids--;
@@ -259,7 +255,7 @@ static void pid_attach(struct tls_probes *t, struct pid_ent *p, struct target *t
 		return;
 	p->done = d;
 	p->done[p->ndone++] = tg->key;
-	attach_plan(t, tg, path, (int)p->pid, &p->links, &p->nlinks);
+	attach_plan(t, tg, path, (int)p->pid, &p->fds, &p->nfds);
 }
 
 /* The path through which process @pid reaches library @tg. */
@@ -301,10 +297,9 @@ static void examine_exe(struct tls_probes *t, uint32_t pid, struct pid_ent *p)
 	tg = target_get(t, path, NULL, 0);
 	if (!tg || !tg->plan.source)
 		return;
+	target_attach_global(t, tg, path);
 	if (p)
 		pid_attach(t, p, tg, path);
-	else
-		target_attach_global(t, tg, path);
 }
 
 static int is_tls_lib_name(const char *base)
@@ -334,10 +329,9 @@ static void examine_maps(struct tls_probes *t, uint32_t pid, struct pid_ent *p)
 		struct target *tg = target_get(t, open_path, path, 1);
 		if (!tg || !tg->plan.source)
 			continue;
+		target_attach_global(t, tg, tg->host_visible ? tg->ns_path : open_path);
 		if (p)
 			pid_attach(t, p, tg, open_path);
-		else
-			target_attach_global(t, tg, tg->host_visible ? tg->ns_path : open_path);
 	}
 	fclose(f);
 }
@@ -360,9 +354,11 @@ static void watch_pid(struct tls_probes *t, uint32_t pid, uint64_t now)
 		p = pid_get(t, pid, 1);
 		if (!p)
 			return;
+		expedite(t, 1);
 		pid_attach_libs(t, p);
 		examine_exe(t, pid, p);
 		examine_maps(t, pid, p);
+		expedite(t, 0);
 		schedule(t, pid, now + 1000000000ULL);
 	}
 	p->gen = t->gen;
@@ -459,8 +455,23 @@ struct tls_probes *tls_probes_new(const struct tls_probe_opts *o)
 {
 	struct tls_probes *t = calloc(1, sizeof(*t));
 
-	if (t)
-		t->o = *o;
+	if (!t)
+		return NULL;
+	t->o = *o;
+	t->expedite_fd = -1;
+	/* closing links is slow (see reaper.h): scoped mode does it all the time, both modes
+	 * at exit */
+	t->reaper = reaper_new(8);
+	if (o->scoped && o->expedite) {
+		t->expedite_fd = open("/sys/kernel/rcu_expedited", O_RDWR | O_CLOEXEC);
+		if (t->expedite_fd >= 0 && pread(t->expedite_fd, &t->expedite_saved, 1, 0) != 1) {
+			close(t->expedite_fd);
+			t->expedite_fd = -1;
+		}
+		if (t->expedite_fd < 0)
+			tg_warn("cannot use /sys/kernel/rcu_expedited: per-process TLS probes may be "
+				"attached too late for short-lived programs");
+	}
 	return t;
 }
 
@@ -483,17 +494,22 @@ void tls_probes_exec(struct tls_probes *t, uint32_t pid, uint64_t kdev, uint64_t
 	struct target *tg = target_find(t, k);
 	struct pid_ent *p = NULL;
 
+	tg_debug("exec: pid %u exe %llu:%llu", pid, (unsigned long long)kdev,
+		 (unsigned long long)ino);
 	if (t->o.scoped) {
 		p = pid_get(t, pid, 1);
 		if (!p)
 			return;
 		p->gen = t->gen;
+		expedite(t, 1);
 		pid_attach_libs(t, p);
 	}
 	/* a known file answers from the cache; an unknown one is examined through the
 	 * process (its path may live in another mount namespace) */
 	if (!tg || tg->plan.source)
 		examine_exe(t, pid, p);
+	if (t->o.scoped)
+		expedite(t, 0);
 	/* libraries are mapped after exec: look again once the loader is done */
 	schedule(t, pid, now + 150000000ULL);
 	schedule(t, pid, now + 1500000000ULL);
@@ -535,6 +551,9 @@ void tls_probes_tick(struct tls_probes *t, uint64_t now)
 
 const struct tls_probe_stats *tls_probes_stats(const struct tls_probes *t)
 {
+	struct tls_probes *m = (struct tls_probes *)t;
+
+	m->st.closing = reaper_pending(t->reaper);
 	return &t->st;
 }
 
@@ -548,9 +567,14 @@ void tls_probes_free(struct tls_probes *t)
 	HASH_ITER(hh, t->pids, p, ptmp)
 		pid_drop(t, p);
 	HASH_ITER(hh, t->targets, tg, ttmp) {
-		drop_links(t, tg->links, tg->nlinks);
+		drop_links(t, tg->fds, tg->nfds);
 		HASH_DEL(t->targets, tg);
 		free(tg);
+	}
+	reaper_free(t->reaper); /* closes what is queued, in parallel */
+	if (t->expedite_fd >= 0) {
+		expedite(t, 0);
+		close(t->expedite_fd);
 	}
 	free(t);
 }

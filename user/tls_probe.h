@@ -5,10 +5,17 @@
  *
  * In:  the standard library directories, /proc/PID/{exe,maps,root} of running processes,
  *      exec and exit records from bpf/proc.bpf.c.
- * Out: uprobe links. Host-wide mode attaches once per file for every process (pid -1).
+ * Out: uprobe links. Host-wide mode attaches once per file for every process.
  *      Scoped mode (--cgroup) attaches per process of the watched cgroups only, so no other
  *      process on the host takes a breakpoint trap: the uprobe's pid filter keeps the
  *      breakpoint out of every other address space.
+ *
+ * Scoped mode races a new program's first TLS write: its probes must be in place within a
+ * few ms of exec (curl's whole life is ~10 ms). Registering a uprobe takes the kernel's
+ * dup_mmap_sem for writing, which waits for an RCU grace period: 7-20 ms here, ~0.3 ms
+ * when grace periods are expedited. So, unless opts.expedite is 0, tollgate sets
+ * /sys/kernel/rcu_expedited to 1 for the duration of each per-process attach (a
+ * fraction of a millisecond) and restores the previous value right after.
  *
  * A file is identified by (st_dev, st_ino), so a library reached through several symlinks
  * or container roots is planned and attached once.
@@ -18,13 +25,12 @@
 
 #include <stdint.h>
 
-struct bpf_program;
+#include "uprobe_link.h"
 
 struct tls_probe_opts {
-	struct bpf_program *write;      /* tg_tls_write */
-	struct bpf_program *read_enter; /* tg_tls_read_enter */
-	struct bpf_program *read_exit;  /* tg_tls_read_exit */
+	struct uprobe_progs progs;      /* tg_tls_enter, tg_tls_exit */
 	int scoped;                     /* attach per process of the watched cgroups */
+	int expedite;                   /* scoped: expedite RCU around per-process attaches */
 	const char *const *watch_dirs;  /* scoped: absolute directories of watched cgroups */
 	int nwatch;
 	const char *const *lib_dirs;    /* NULL: the standard library directories */
@@ -34,6 +40,7 @@ struct tls_probe_stats {
 	uint64_t files;          /* files examined */
 	uint64_t tls_files;      /* of those, files that define a TLS API */
 	uint64_t links;          /* uprobe links attached now */
+	uint64_t closing;        /* links detached, release in progress */
 	uint64_t attach_errors;  /* failed attachments, ever */
 	uint64_t stepped_sites;  /* planned sites whose instruction is single-stepped */
 	uint64_t pids;           /* scoped: processes with probes */
