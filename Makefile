@@ -24,11 +24,13 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 WARN      := -Wall -Wextra -Werror
+# snprintf cuts long paths and strings on purpose; the bound is the point
+CWARN     := -Wno-format-truncation
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) $(CWARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
              -I/usr/include/capstone
 LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone
-BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
+BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
               -Wno-unused-parameter \
               -MMD -MP -Iinclude -I$(BUILD)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all

@@ -30,6 +30,9 @@
 const volatile __u32 capture_bytes __weak = TG_CAP_DEFAULT;
 /* 1: every cgroup is watched (host-wide mode); 0: only watched_cgroups and descendants. */
 const volatile __u8 scope_all __weak = 1;
+/* 1: the TLS probes return at once (scripts/bench-overhead.sh's "floor": the cost of the
+ * traps at tollgate's sites, without tollgate's work). */
+const volatile __u8 empty_tls_probes __weak = 0;
 /* Bit L set: some watched cgroup sits at level L of the hierarchy (root = level 0). */
 const volatile __u32 watch_level_mask __weak = 0;
 
@@ -84,6 +87,7 @@ struct tg_tls_conn_key {
 struct tg_tls_conn {
 	__u8 bound;
 	__u8 _pad0[7];
+	__u64 cookie; /* the socket, once bound */
 };
 
 struct {
@@ -98,6 +102,7 @@ struct {
 struct tg_tls_pending {
 	__u64 conn_id;
 	__u64 ts_ns;
+	__u64 hold_until; /* a throttle gave this write a later slot (enforce.bpf.h) */
 };
 
 struct {

@@ -8,8 +8,10 @@
  *      and inode; map seen_exe); scoped mode: every exec in a watched cgroup, because TLS
  *      uprobes are attached per process there. TG_EV_EXIT records (scoped mode only): a
  *      watched process ended, so its per-process uprobes can go.
+ *      A program started in a cgroup with a kill verdict is SIGKILLed right away (a
+ *      container runtime that restarts it does not escape the verdict).
  */
-#include "common.bpf.h"
+#include "enforce.bpf.h"
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 
@@ -40,7 +42,13 @@ int BPF_PROG(tg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	struct inode *inode;
 	__u32 zero = 0;
 	__u8 one = 1;
+	struct tg_verdict *v = tg_verdict_current(bpf_ktime_get_ns());
 
+	if (v && v->action == TG_VERDICT_KILL) {
+		bpf_send_signal(9 /* SIGKILL */);
+		tg_emit_blocked(NULL, TG_BLOCK_KILL, TG_HOOK_EXEC, 0);
+		return 0;
+	}
 	inode = BPF_CORE_READ(bprm, file, f_inode);
 	k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
 	k.ino = BPF_CORE_READ(inode, i_ino);

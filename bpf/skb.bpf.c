@@ -11,9 +11,13 @@
  *      thread sends its first TCP payload after a TLS write (user/flow.c learns the TLS
  *      session's 5-tuple from it); per-cgroup counters in map cgroup_traffic.
  *
- * Both programs return 1 (pass): they observe, they never drop.
+ * Enforcement (enforce.bpf.h): egress of a cgroup with a kill verdict is dropped; a
+ * throttle verdict gives each plaintext HTTP request a slot (GCRA, tokenbucket.h), and the
+ * TCP payload of a socket whose request must wait is dropped until its slot: TCP resends it
+ * (tail loss probe, then RTO), so the request reaches the server no earlier than its slot.
+ * Otherwise both programs return 1 (pass).
  */
-#include "common.bpf.h"
+#include "enforce.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
@@ -145,20 +149,22 @@ static __always_inline void emit_skb_payload(struct __sk_buff *skb, struct pkt *
 	tg_output(ev, sizeof(*ev) + cap);
 }
 
-/* A thread that just wrote TLS plaintext now sends TCP payload: bind the session. */
-static __always_inline void bind_tls(struct __sk_buff *skb, struct pkt *p, __u64 cookie)
+/* A thread that just wrote TLS plaintext now sends TCP payload: bind the session. Returns
+ * the time before which this payload must not leave (a throttled first request), or 0. */
+static __always_inline __u64 bind_tls(struct __sk_buff *skb, struct pkt *p, __u64 cookie)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tg_tls_pending *pend;
 	struct tg_tls_bind_event ev;
 	struct tg_tls_conn_key k = {};
 	struct tg_tls_conn *c;
+	__u64 hold = 0;
 
 	if (bpf_get_current_cgroup_id() != bpf_skb_cgroup_id(skb))
-		return;
+		return 0;
 	pend = bpf_map_lookup_elem(&tls_pending, &id);
 	if (!pend)
-		return;
+		return 0;
 	if (bpf_ktime_get_ns() - pend->ts_ns < TLS_BIND_WINDOW_NS) {
 		tg_fill_hdr(&ev.hdr, TG_EV_TLS_BIND, sizeof(ev));
 		ev.conn_id = pend->conn_id;
@@ -168,10 +174,22 @@ static __always_inline void bind_tls(struct __sk_buff *skb, struct pkt *p, __u64
 		k.conn_id = pend->conn_id;
 		k.tgid = id >> 32;
 		c = bpf_map_lookup_elem(&tls_conns, &k);
-		if (c)
+		if (c) {
+			c->cookie = cookie;
 			c->bound = 1;
+		}
+		hold = pend->hold_until;
 	}
 	bpf_map_delete_elem(&tls_pending, &id);
+	return hold;
+}
+
+/* Hold this socket's payload until @until (CLOCK_MONOTONIC): drop now, TCP resends. */
+static __always_inline int hold_back(__u64 cookie, __u64 until)
+{
+	bpf_map_update_elem(&holds, &cookie, &until, BPF_ANY);
+	tg_count(TG_CNT_HOLD_DROPS);
+	return 0;
 }
 
 static __always_inline int on_skb(struct __sk_buff *skb, int egress)
@@ -183,6 +201,13 @@ static __always_inline int on_skb(struct __sk_buff *skb, int egress)
 	__u64 n;
 	int kind, r;
 
+	__u64 now = bpf_ktime_get_ns(), *held, hold = 0;
+	struct tg_verdict *v = egress ? tg_verdict_skb(skb, now) : NULL;
+
+	if (v && v->action == TG_VERDICT_KILL) {
+		tg_count(TG_CNT_KILL_DROPS);
+		return 0;
+	}
 	count_traffic(skb, egress);
 	r = parse_tcp(skb, egress, &p);
 	if (r < 0)
@@ -190,8 +215,19 @@ static __always_inline int on_skb(struct __sk_buff *skb, int egress)
 	if (r <= 0 || p.len == 0)
 		return 1;
 	cookie = bpf_get_socket_cookie(skb);
-	if (egress)
-		bind_tls(skb, &p, cookie);
+	if (egress) {
+		held = bpf_map_lookup_elem(&holds, &cookie);
+		if (held) {
+			if (now < *held) {
+				tg_count(TG_CNT_HOLD_DROPS);
+				return 0;
+			}
+			bpf_map_delete_elem(&holds, &cookie);
+		}
+		hold = bind_tls(skb, &p, cookie);
+		if (hold > now)
+			return hold_back(cookie, hold);
+	}
 
 	f = bpf_map_lookup_elem(&skb_flows, &cookie);
 	if (f) {
@@ -225,6 +261,13 @@ static __always_inline int on_skb(struct __sk_buff *skb, int egress)
 		f->seen_in = 1;
 	}
 	emit_skb_payload(skb, &p, cookie, egress, kind);
+	if (v && v->action == TG_VERDICT_THROTTLE && kind == TG_KIND_REQUEST) {
+		hold = tg_gcra_shape(&v->req_tat, now, v->interval_ns, v->tolerance_ns);
+		if (hold > now) {
+			tg_count(TG_CNT_REQ_DELAYED);
+			return hold_back(cookie, hold);
+		}
+	}
 	return 1;
 }
 

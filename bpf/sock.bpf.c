@@ -7,9 +7,11 @@
  * Out: TG_EV_CONNECT and TG_EV_CLOSE records in the ring buffer; per (cgroup, destination)
  *      UDP send counts in map udp_sends (read by user space on its tick).
  *
- * Every program returns 1 (allow): these hooks observe, they never change what a task does.
+ * They also enforce (enforce.bpf.h): a kill verdict or a network deny rule refuses the
+ * connect or send, a throttle verdict polices TCP connects; returning 0 makes the task's
+ * connect()/sendmsg() fail with EPERM. Otherwise they return 1 (allow).
  */
-#include "common.bpf.h"
+#include "enforce.bpf.h"
 
 /* Sockets we reported a connect for: their release is reported as TG_EV_CLOSE. */
 struct {
@@ -54,9 +56,11 @@ static __always_inline int on_connect(struct bpf_sock_addr *ctx, int v6)
 
 	if (ctx->protocol != TG_IPPROTO_TCP && ctx->protocol != TG_IPPROTO_UDP)
 		return 1;
+	sockaddr_dest(ctx, &ev.addr, v6);
+	if (!tg_enforce_sock(&ev.addr, ctx->protocol == TG_IPPROTO_TCP, TG_HOOK_CONNECT))
+		return 0;
 	tg_fill_hdr(&ev.hdr, TG_EV_CONNECT, sizeof(ev));
 	ev.cookie = cookie;
-	sockaddr_dest(ctx, &ev.addr, v6);
 	bpf_map_update_elem(&conns, &cookie, &ev.hdr.cgroup_id, BPF_ANY);
 	tg_output(&ev, sizeof(ev));
 	return 1;
@@ -73,6 +77,8 @@ static __always_inline int on_sendmsg(struct bpf_sock_addr *ctx, int v6)
 	__builtin_memset(&k, 0, sizeof(k));
 	k.cgroup_id = bpf_get_current_cgroup_id();
 	sockaddr_dest(ctx, &k.addr, v6);
+	if (!tg_enforce_sock(&k.addr, 0, TG_HOOK_SENDMSG))
+		return 0;
 	id = bpf_get_current_pid_tgid();
 	v = bpf_map_lookup_elem(&udp_sends, &k);
 	if (!v) {

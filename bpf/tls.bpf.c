@@ -13,8 +13,13 @@
  *      buffer that starts an HTTP message, and the length only of the other buffers of
  *      sessions that carried HTTP; tls_pending entries that let skb.bpf.c bind a session to
  *      its socket.
+ *
+ * Enforcement (enforce.bpf.h): a TLS write from a cgroup with a kill verdict gets the
+ * process SIGKILLed before the plaintext is encrypted, so the request never leaves; an HTTP
+ * request from a throttled cgroup gets a GCRA slot, and skb.bpf.c holds the socket's
+ * payload until then.
  */
-#include "common.bpf.h"
+#include "enforce.bpf.h"
 #include <bpf/bpf_tracing.h>
 
 /* Arguments of a TLS read in progress, keyed by pid_tgid of the reading thread. */
@@ -67,8 +72,24 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 		bpf_map_update_elem(&tls_conns, &k, &nc, BPF_ANY);
 		c = &nc;
 	}
+	__u64 hold = 0;
+	if (dir == TG_DIR_OUT && kind == TG_KIND_REQUEST) {
+		__u64 now = bpf_ktime_get_ns();
+		struct tg_verdict *v = tg_verdict_current(now);
+		if (v && v->action == TG_VERDICT_THROTTLE) {
+			hold = tg_gcra_shape(&v->req_tat, now, v->interval_ns, v->tolerance_ns);
+			if (hold > now) {
+				tg_count(TG_CNT_REQ_DELAYED);
+				if (c->bound)
+					bpf_map_update_elem(&holds, &c->cookie, &hold, BPF_ANY);
+			} else {
+				hold = 0;
+			}
+		}
+	}
 	if (dir == TG_DIR_OUT && !c->bound) {
-		struct tg_tls_pending p = {.conn_id = conn_id, .ts_ns = bpf_ktime_get_ns()};
+		struct tg_tls_pending p = {.conn_id = conn_id, .ts_ns = bpf_ktime_get_ns(),
+					   .hold_until = hold};
 		bpf_map_update_elem(&tls_pending, &id, &p, BPF_ANY);
 	}
 
@@ -113,13 +134,23 @@ static __always_inline __u64 arg_len(__u64 raw, __u64 cookie)
 SEC("uprobe")
 int BPF_KPROBE(tg_tls_enter, void *session, const void *buf, __u64 num, void *readbytes)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u64 cookie;
 	__u64 id;
 	struct tls_read_args a;
 
+	if (empty_tls_probes)
+		return 0;
+	cookie = bpf_get_attach_cookie(ctx);
 	if (!tg_watched())
 		return 0;
 	if (!(cookie & TG_TLS_READ)) {
+		struct tg_verdict *v = tg_verdict_current(bpf_ktime_get_ns());
+		if (v && v->action == TG_VERDICT_KILL) {
+			/* before the plaintext is encrypted: this request never leaves */
+			bpf_send_signal(9 /* SIGKILL */);
+			tg_emit_blocked(NULL, TG_BLOCK_KILL, TG_HOOK_TLS, 0);
+			return 0;
+		}
 		emit_tls((__u64)session, buf, arg_len(num, cookie), TG_DIR_OUT, cookie);
 		return 0;
 	}
@@ -135,10 +166,14 @@ int BPF_KPROBE(tg_tls_enter, void *session, const void *buf, __u64 num, void *re
 SEC("uretprobe")
 int BPF_KRETPROBE(tg_tls_exit, long ret)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	struct tls_read_args *a = bpf_map_lookup_elem(&tls_reads, &id);
+	__u64 id;
+	struct tls_read_args *a;
 	__u64 got = 0;
 
+	if (empty_tls_probes)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	a = bpf_map_lookup_elem(&tls_reads, &id);
 	if (!a)
 		return 0;
 	if (a->readbytes) {

@@ -42,6 +42,7 @@ enum tg_event_type {
 	TG_EV_TLS_BIND = 4, /* struct tg_tls_bind_event: a TLS session was seen on a socket */
 	TG_EV_EXEC = 5,     /* struct tg_exec_event: a process executed a program */
 	TG_EV_EXIT = 6,     /* struct tg_hdr only: a process (thread group) exited */
+	TG_EV_BLOCKED = 7,  /* struct tg_blocked_event: enforcement refused something */
 	TG_EV_MAX,
 };
 
@@ -130,6 +131,68 @@ struct tg_exec_event {
 	char filename[TG_EXEC_PATH_LEN]; /* as passed to execve, NUL-terminated */
 };
 
+/* ---- enforcement (written by user/enforce.c, applied by the BPF programs) ---- */
+
+enum tg_verdict_action {
+	TG_VERDICT_THROTTLE = 1, /* police TCP connects, shape HTTP requests (tokenbucket.h) */
+	TG_VERDICT_KILL = 2,     /* deny connect/sendmsg, drop egress, SIGKILL on TLS write/exec */
+};
+
+/* Value of map verdicts, keyed by cgroup id; applies to the cgroup and its descendants. */
+struct tg_verdict {
+	__u64 expires_ns;   /* CLOCK_MONOTONIC; 0: until cleared */
+	__u64 req_tat;      /* GCRA state of HTTP requests (BPF updates it) */
+	__u64 conn_tat;     /* GCRA state of TCP connects (BPF updates it) */
+	__u64 interval_ns;  /* 1e9 / rate */
+	__u64 tolerance_ns; /* (burst - 1) * interval */
+	__u8 action;        /* enum tg_verdict_action */
+	__u8 _pad0[7];
+};
+
+/* Key of the network rule tries (BPF_MAP_TYPE_LPM_TRIE). data: scope (8 bytes, big endian:
+ * a cgroup id, 0 = every cgroup), family (1), port (2, big endian; 0 in the any-port trie),
+ * address (16). A rule's prefixlen is 8*11 + its CIDR prefix length. */
+#define TG_NET_KEY_DATA (8 + 1 + 2 + 16)
+#define TG_NET_KEY_FIXED_BITS (8 * 11)
+struct tg_net_key {
+	__u32 prefixlen;
+	__u8 data[TG_NET_KEY_DATA];
+	__u8 _pad0; /* zero */
+};
+
+enum tg_net_verdict {
+	TG_NET_ALLOW = 1,
+	TG_NET_DENY = 2,
+};
+
+struct tg_net_rule {
+	__u32 rule_id; /* index of the rule in the policy, for the log */
+	__u8 verdict;  /* enum tg_net_verdict */
+	__u8 _pad0[3];
+};
+
+enum tg_block_reason {
+	TG_BLOCK_KILL = 1,     /* the cgroup has a kill verdict */
+	TG_BLOCK_THROTTLE = 2, /* the cgroup is over its connect rate */
+	TG_BLOCK_NET = 3,      /* a network deny rule matched */
+};
+
+enum tg_block_hook {
+	TG_HOOK_CONNECT = 1,
+	TG_HOOK_SENDMSG = 2,
+	TG_HOOK_TLS = 3,
+	TG_HOOK_EXEC = 4,
+};
+
+struct tg_blocked_event {
+	struct tg_hdr hdr;
+	struct tg_addr addr; /* connect/sendmsg destination; zero otherwise */
+	__u32 rule_id;       /* TG_BLOCK_NET: the rule; 0 otherwise */
+	__u8 reason;         /* enum tg_block_reason */
+	__u8 hook;           /* enum tg_block_hook */
+	__u8 _pad0[2];
+};
+
 /* Per-cgroup traffic counters (map cgroup_traffic, per CPU), all TCP/UDP/other IP. */
 struct tg_traffic {
 	__u64 bytes_out;
@@ -159,6 +222,9 @@ enum tg_counter {
 	TG_CNT_READ_FAULT,        /* bpf_probe_read_user of a TLS buffer failed */
 	TG_CNT_SKB_RETRANS,       /* TCP payloads skipped as retransmissions */
 	TG_CNT_SKB_UNPARSED,      /* IP packets whose headers could not be parsed */
+	TG_CNT_KILL_DROPS,        /* egress packets dropped: kill verdict */
+	TG_CNT_HOLD_DROPS,        /* egress packets held back (dropped, TCP resends): throttle */
+	TG_CNT_REQ_DELAYED,       /* HTTP requests given a later slot by a throttle */
 	TG_CNT_MAX,
 };
 

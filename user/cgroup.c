@@ -166,6 +166,20 @@ const char *cgcache_path(struct cgroup_cache *c, uint64_t id, uint64_t now_ns,
 	return e ? e->path : NULL;
 }
 
+void cgcache_rescan(struct cgroup_cache *c, uint64_t now_ns)
+{
+	c->last_scan_ns = now_ns;
+	cg_scan(c);
+}
+
+void cgcache_foreach(struct cgroup_cache *c, cgcache_fn fn, void *ctx)
+{
+	struct cg_entry *e, *tmp;
+
+	HASH_ITER(hh, c->by_id, e, tmp)
+		fn(ctx, e->id, e->path);
+}
+
 size_t cgcache_size(const struct cgroup_cache *c)
 {
 	return HASH_COUNT(c->by_id);

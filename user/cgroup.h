@@ -37,6 +37,13 @@ void cgcache_free(struct cgroup_cache *c);
 const char *cgcache_path(struct cgroup_cache *c, uint64_t id, uint64_t now_ns,
 			 uint64_t rescan_ns);
 
+/* Walk the hierarchy now (new cgroups appear, removed ones age out). */
+void cgcache_rescan(struct cgroup_cache *c, uint64_t now_ns);
+
+/* Visit every cgroup the cache holds. */
+typedef void (*cgcache_fn)(void *ctx, uint64_t id, const char *path);
+void cgcache_foreach(struct cgroup_cache *c, cgcache_fn fn, void *ctx);
+
 /* Number of cgroups the cache holds (for status and tests). */
 size_t cgcache_size(const struct cgroup_cache *c);
 

@@ -15,6 +15,9 @@ _Static_assert(offsetof(struct tg_payload_event, data) == 96, "payload data offs
 _Static_assert(sizeof(struct tg_tls_bind_event) == 88, "tg_tls_bind_event layout");
 _Static_assert(sizeof(struct tg_exec_event) == 48 + 16 + TG_EXEC_PATH_LEN, "tg_exec_event");
 _Static_assert(sizeof(struct tg_udp_key) == 32, "tg_udp_key layout");
+_Static_assert(sizeof(struct tg_blocked_event) == 80, "tg_blocked_event layout");
+_Static_assert(sizeof(struct tg_verdict) == 48, "tg_verdict layout");
+_Static_assert(sizeof(struct tg_net_key) == 32, "tg_net_key layout");
 
 static const size_t min_size[TG_EV_MAX] = {
 	[TG_EV_CONNECT] = sizeof(struct tg_connect_event),
@@ -23,6 +26,7 @@ static const size_t min_size[TG_EV_MAX] = {
 	[TG_EV_TLS_BIND] = sizeof(struct tg_tls_bind_event),
 	[TG_EV_EXEC] = sizeof(struct tg_exec_event),
 	[TG_EV_EXIT] = sizeof(struct tg_hdr),
+	[TG_EV_BLOCKED] = sizeof(struct tg_blocked_event),
 };
 
 int tg_decode(const void *data, size_t size, struct tg_record *rec)

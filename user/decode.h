@@ -23,6 +23,7 @@ struct tg_record {
 		const struct tg_payload_event *payload;
 		const struct tg_tls_bind_event *bind;
 		const struct tg_exec_event *exec;
+		const struct tg_blocked_event *blocked;
 	};
 };
 

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "tollgate.skel.h"
 #include "uprobe_link.h"
+#include "enforce.h"
 
 static const char *const hook_names[HOOK_MAX] = {
 	[HOOK_CONNECT] = "connect", [HOOK_SENDMSG] = "sendmsg",
@@ -164,6 +165,7 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 
 	s->rodata->capture_bytes = o->capture_bytes;
 	s->rodata->scope_all = o->ncgroups == 0;
+	s->rodata->empty_tls_probes = o->empty_tls_probes ? 1 : 0;
 	for (int i = 0; i < o->ncgroups; i++)
 		s->rodata->watch_level_mask |= 1u << o->cgroup_levels[i];
 	if (o->ringbuf_bytes && (err = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes))) {
@@ -267,6 +269,20 @@ void loader_tls_programs(struct loader *l, struct uprobe_progs *p)
 	p->enter = l->skel->progs.tg_tls_enter;
 	p->exit = l->skel->progs.tg_tls_exit;
 	p->multi_type = l->uprobe_multi;
+}
+
+void loader_enforce_env(struct loader *l, struct enforce_env *env)
+{
+	struct tollgate_bpf *s = l->skel;
+
+	env->verdicts_fd = bpf_map__fd(s->maps.verdicts);
+	env->holds_fd = bpf_map__fd(s->maps.holds);
+	env->net_port_fd = bpf_map__fd(s->maps.net_port);
+	env->net_any_fd = bpf_map__fd(s->maps.net_any);
+	env->verdict_count = &s->bss->verdict_count;
+	env->verdict_level_mask = &s->bss->verdict_level_mask;
+	env->net_rule_count = &s->bss->net_rule_count;
+	env->net_level_mask = &s->bss->net_level_mask;
 }
 
 int loader_events_fd(struct loader *l)

@@ -37,6 +37,7 @@ struct loader_opts {
 	uint32_t capture_bytes;                     /* [TG_CAP_MIN, TG_CAP_MAX] */
 	uint32_t ringbuf_bytes;                     /* power of two, >= page size */
 	unsigned disabled_hooks;                    /* bit (1 << enum tg_hook): do not load */
+	int empty_tls_probes;                       /* benchmark floor: TLS probes do nothing */
 };
 
 struct tollgate_bpf;
@@ -65,6 +66,10 @@ int loader_counters(struct loader *l, uint64_t out[TG_CNT_MAX]);
 struct uprobe_progs;
 /* The TLS uprobe programs, for tls_probe.c to attach. */
 void loader_tls_programs(struct loader *l, struct uprobe_progs *p);
+
+struct enforce_env;
+/* Fill the map descriptors and .bss pointers enforce.c writes. */
+void loader_enforce_env(struct loader *l, struct enforce_env *env);
 
 /* File descriptors of maps user space reads. */
 int loader_events_fd(struct loader *l);

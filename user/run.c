@@ -25,6 +25,7 @@
 #include "cgroup.h"
 #include "cmd.h"
 #include "decode.h"
+#include "enforce.h"
 #include "flow.h"
 #include "loader.h"
 #include "log.h"
@@ -43,6 +44,7 @@ struct udp_seen {
 
 struct run {
 	struct loader ld;
+	struct enforcer *enf;
 	struct tls_probes *tls;
 	struct flow *flow;
 	struct cgroup_cache *cg;
@@ -66,6 +68,8 @@ struct run_opts {
 	uint64_t ringbuf_kb;
 	unsigned disabled_hooks;
 	int no_expedite;
+	int dry_run;
+	int bench_floor;
 };
 
 static void usage_run(FILE *f)
@@ -84,6 +88,9 @@ static void usage_run(FILE *f)
 		"                       tls, exec (repeatable; to run on kernels that lack one)\n"
 		"  --no-expedite        with --cgroup: do not expedite RCU grace periods while\n"
 		"                       attaching TLS probes to a new process (see README)\n"
+		"  --dry-run            monitor mode: compute and log every action, do nothing\n"
+		"  --bench-floor        benchmark baseline: attach only the TLS probes, at the same\n"
+		"                       sites, as programs that return at once\n"
 		"  -v, --verbose        debug output, including libbpf's own log\n"
 		"  -q, --quiet          only warnings and errors on stderr\n",
 		TG_CAP_MIN, TG_CAP_MAX, TG_CAP_DEFAULT);
@@ -98,6 +105,8 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{"ringbuf-kb", required_argument, 0, 'r'},
 		{"disable-hook", required_argument, 0, 'd'},
 		{"no-expedite", no_argument, 0, 'E'},
+		{"dry-run", no_argument, 0, 'n'},
+		{"bench-floor", no_argument, 0, 'F'},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -149,6 +158,15 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'E':
 			o->no_expedite = 1;
 			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 'F':
+			/* only the TLS probes, at the same sites, doing nothing */
+			o->bench_floor = 1;
+			o->disabled_hooks |= (1u << HOOK_CONNECT) | (1u << HOOK_SENDMSG) |
+					     (1u << HOOK_SOCK_RELEASE) | (1u << HOOK_SKB);
+			break;
 		case 'v':
 			tg_verbose = 1;
 			break;
@@ -181,6 +199,9 @@ static const char *cg_path(void *ctx, uint64_t id)
 static void on_obs(void *ctx, const struct tg_obs *o)
 {
 	struct run *r = ctx;
+
+	if (r->enf)
+		enforcer_obs(r->enf, o);
 	jsonl_obs(&r->out, o);
 }
 
@@ -209,6 +230,10 @@ static int on_sample(void *ctx, void *data, size_t size)
 	case TG_EV_EXIT:
 		if (r->tls)
 			tls_probes_exit(r->tls, rec.hdr->pid);
+		break;
+	case TG_EV_BLOCKED:
+		if (r->enf)
+			enforcer_blocked(r->enf, rec.blocked, rec.hdr->ts_ns + (uint64_t)r->clock_off);
 		break;
 	default:
 		flow_record(r->flow, &rec);
@@ -303,6 +328,8 @@ static void tick(struct run *r)
 	flow_tick(r->flow, now);
 	if (r->tls)
 		tls_probes_tick(r->tls, now);
+	if (r->enf)
+		enforcer_tick(r->enf, now, now_real_ns());
 }
 
 /* ---- setup ---- */
@@ -377,6 +404,7 @@ int cmd_run(int argc, char **argv)
 	lo.capture_bytes = (uint32_t)o.capture_bytes;
 	lo.ringbuf_bytes = (uint32_t)(o.ringbuf_kb * 1024);
 	lo.disabled_hooks = o.disabled_hooks;
+	lo.empty_tls_probes = o.bench_floor;
 	for (int i = 0; i < o.ncgroups; i++) {
 		err = cgroup_resolve(root, o.cgroup_args[i], absdirs[i], PATH_MAX, rel, sizeof(rel));
 		if (err) {
@@ -423,6 +451,19 @@ int cmd_run(int argc, char **argv)
 	if (loader_open(&r->ld, &lo)) {
 		ret = 2;
 		goto out;
+	}
+	{
+		struct enforce_config ec;
+		struct enforce_env env = {.cgroup_root = root, .cgroups = r->cg, .out = &r->out,
+					  .state_dir = "/run/tollgate"};
+		enforce_config_default(&ec);
+		ec.monitor = o.dry_run;
+		loader_enforce_env(&r->ld, &env);
+		r->enf = enforcer_new(&ec, &env);
+		if (!r->enf) {
+			ret = 2;
+			goto out;
+		}
 	}
 	r->rb = ring_buffer__new(loader_events_fd(&r->ld), on_sample, r, NULL);
 	if (!r->rb) {
@@ -509,6 +550,8 @@ out:
 	if (efd >= 0)
 		close(efd);
 	tls_probes_free(r->tls);
+	enforcer_free(r->enf);
+	jsonl_flush(&r->out, 0);
 	ring_buffer__free(r->rb);
 	loader_close(&r->ld);
 	jsonl_close(&r->out);

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * enforce.h - what tollgate does to an agent's cgroup when a rule fires (PB-30
+ * containment), and the static network allow/deny rules.
+ *
+ * In:  alerts (alert.h), observations (obs.h, for the evidence an action reports),
+ *      TG_EV_BLOCKED records (what the kernel refused), the policy's actions, protected
+ *      cgroups and network rules.
+ * Out: verdicts in BPF maps (bpf/enforce.bpf.h) - throttle and kill act in the kernel -,
+ *      cgroup.kill / cgroup.freeze writes, and one JSON line per action ("event":"action")
+ *      and per second of refusals ("event":"blocked").
+ *
+ * Safety: monitor mode computes and logs every action with "dry_run":true and changes
+ * nothing; protected cgroups (the cgroup2 root, tollgate's own cgroup and its ancestors,
+ * the policy's list and their descendants) are never acted on - the refusal is logged;
+ * verdicts live in maps owned by this process (gone when it is), and a frozen cgroup is
+ * thawed by the exit path, by a guard process if tollgate is killed, or at the next start
+ * (state file).
+ */
+#ifndef TG_ENFORCE_H
+#define TG_ENFORCE_H
+
+#include <stdint.h>
+
+#include "alert.h"
+#include "obs.h"
+#include "tollgate_abi.h"
+
+enum action_type {
+	ACT_ALERT = 0, /* nothing beyond the alert */
+	ACT_THROTTLE,  /* hold the cgroup's HTTP request and TCP connect rate to rate/burst */
+	ACT_FREEZE,    /* cgroup.freeze for duration_s, then thaw (the seed's "suspend session") */
+	ACT_KILL,      /* cgroup.kill, and a kill verdict that stops the cgroup in the kernel */
+	ACT_MAX,
+};
+
+struct action_spec {
+	int type;            /* enum action_type */
+	double rate;         /* throttle: requests (and connects) per second, > 0 */
+	uint32_t burst;      /* throttle: bucket depth, >= 1 */
+	uint32_t duration_s; /* verdict lifetime / freeze length; 0: until `tollgate unblock` */
+};
+
+/* One entry of the policy's actions list: alerts of @rule ("*": any) at or above
+ * @min_severity get @act. The first matching entry wins. */
+struct action_rule {
+	char rule[32];
+	int min_severity; /* enum alert_severity; 0: any */
+	struct action_spec act;
+};
+
+/* One network rule: from cgroups matching @cgroup (empty: every cgroup), connecting or
+ * sending to @addr/@prefix (and @port when non-zero): allow or deny (enum tg_net_verdict). */
+struct net_rule {
+	char cgroup[256];
+	int family; /* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	int prefix;
+	uint16_t port;
+	int verdict;
+	char text[96]; /* as written in the policy, for the log */
+};
+
+#define ENFORCE_MAX_ACTIONS 64
+#define ENFORCE_MAX_PROTECTED 32
+#define ENFORCE_MAX_NET 256
+
+struct enforce_config {
+	int monitor; /* 1: compute and log actions, do nothing */
+	int nactions;
+	struct action_rule actions[ENFORCE_MAX_ACTIONS];
+	int nprotected;
+	char protected_cgroups[ENFORCE_MAX_PROTECTED][256]; /* paths or globs (fnmatch) */
+	int nnet;
+	struct net_rule net[ENFORCE_MAX_NET];
+};
+
+/* The built-in default: enforce mode, no actions (alert only), protected /init.scope and
+ * /system.slice, no network rules. */
+void enforce_config_default(struct enforce_config *c);
+
+const char *action_type_name(int type);
+int action_type_from_name(const char *name); /* -1 when unknown */
+
+/* Parse "10.0.0.0/8", "::1", "127.0.0.1/32" into @r (family, addr, prefix).
+ * Returns 0 or -EINVAL. */
+int net_rule_parse_cidr(const char *s, struct net_rule *r);
+
+/* What the enforcer needs from the rest of the program. */
+struct jsonl_sink;
+struct cgroup_cache;
+
+struct enforce_env {
+	const char *cgroup_root;      /* the cgroup2 mount */
+	struct cgroup_cache *cgroups; /* id -> path */
+	struct jsonl_sink *out;       /* action and blocked lines */
+	int verdicts_fd, holds_fd, net_port_fd, net_any_fd;
+	volatile uint32_t *verdict_count, *verdict_level_mask; /* BPF .bss */
+	volatile uint32_t *net_rule_count, *net_level_mask;
+	const char *state_dir;        /* where the frozen-cgroup list is kept; NULL: none */
+};
+
+struct enforcer;
+
+/* Returns NULL on ENOMEM or when a network rule cannot be installed (logged). */
+struct enforcer *enforcer_new(const struct enforce_config *cfg, const struct enforce_env *env);
+/* Thaw what this process froze, stop the guard. Verdicts go with the maps. */
+void enforcer_free(struct enforcer *e);
+
+/* An alert: find its action, check protection, act (or log it as dry run). */
+void enforcer_alert(struct enforcer *e, const struct tg_alert *a);
+/* Every observation: evidence per cgroup (destinations, endpoints, credentials). */
+void enforcer_obs(struct enforcer *e, const struct tg_obs *o);
+/* A refusal the kernel reported. */
+void enforcer_blocked(struct enforcer *e, const struct tg_blocked_event *b, uint64_t realtime_ns);
+/* Expire verdicts, thaw finished freezes, report refusals, apply network rules to new
+ * cgroups. @now_mono: CLOCK_MONOTONIC ns, @now_real: CLOCK_REALTIME ns. */
+void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real);
+
+/*
+ * enforcer_unblock - clear the verdict on a cgroup and thaw it.
+ * @cgroup: path under the cgroup2 root. Returns 0, or -ENOENT when tollgate holds no
+ * verdict or freeze on it.
+ */
+int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real);
+
+/* Is @path (under the cgroup2 root) protected? For tests and status. */
+int enforcer_protected(const struct enforcer *e, const char *path);
+
+struct enforce_stats {
+	uint64_t actions[ACT_MAX];  /* actions taken (or logged in monitor mode) */
+	uint64_t refused;           /* actions refused on protected cgroups */
+	uint64_t failed;            /* actions that failed (the error is in the line) */
+	uint64_t verdicts;          /* verdicts in force */
+	uint64_t frozen;            /* cgroups frozen now */
+	uint64_t blocked;           /* refusals reported by the kernel */
+};
+const struct enforce_stats *enforcer_stats(const struct enforcer *e);
+
+/* Visit every verdict or freeze in force (for `tollgate status`). */
+typedef void (*enforcer_verdict_fn)(void *ctx, const char *cgroup, const char *action,
+				    const char *rule, uint64_t expires_real_ns);
+void enforcer_foreach(const struct enforcer *e, enforcer_verdict_fn fn, void *ctx);
+
+#endif
