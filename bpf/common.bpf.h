@@ -97,6 +97,17 @@ struct {
 	__type(value, struct tg_tls_conn);
 } tls_conns SEC(".maps") __weak;
 
+/* The TLS session bound to a socket (socket cookie -> tls_conns key): when the socket is
+ * released, sock.bpf.c forgets the session. Without this a new session that reuses a freed
+ * SSL* (a client reconnecting after the server closed a keep-alive connection) would
+ * inherit the old socket. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct tg_tls_conn_key);
+} sock_tls SEC(".maps") __weak;
+
 /* A TLS write whose socket is not known yet, keyed by pid_tgid of the writing thread;
  * the next TCP payload this thread sends binds the session to that socket. */
 struct tg_tls_pending {

@@ -177,6 +177,7 @@ static __always_inline __u64 bind_tls(struct __sk_buff *skb, struct pkt *p, __u6
 		if (c) {
 			c->cookie = cookie;
 			c->bound = 1;
+			bpf_map_update_elem(&sock_tls, &cookie, &k, BPF_ANY);
 		}
 		hold = pend->hold_until;
 	}

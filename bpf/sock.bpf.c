@@ -124,9 +124,16 @@ int tg_sock_release(struct bpf_sock *sk)
 {
 	struct tg_close_event ev;
 	__u64 cookie = bpf_get_socket_cookie(sk);
+	struct tg_tls_conn_key *tk;
 
 	if (!bpf_map_lookup_elem(&conns, &cookie))
 		return 1;
+	tk = bpf_map_lookup_elem(&sock_tls, &cookie);
+	if (tk) {
+		bpf_map_delete_elem(&tls_conns, tk);
+		bpf_map_delete_elem(&sock_tls, &cookie);
+	}
+	bpf_map_delete_elem(&holds, &cookie);
 	bpf_map_delete_elem(&conns, &cookie);
 	bpf_map_delete_elem(&skb_flows, &cookie);
 	tg_fill_hdr(&ev.hdr, TG_EV_CLOSE, sizeof(ev));

@@ -10,5 +10,9 @@
 #define TOLLGATE_VERSION "0.1.0"
 
 int cmd_run(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_top(int argc, char **argv);
+int cmd_block(int argc, char **argv);
+int cmd_unblock(int argc, char **argv);
 
 #endif

@@ -531,19 +531,14 @@ static int strength(int type)
 	return type == ACT_KILL ? 3 : type == ACT_FREEZE ? 2 : type == ACT_THROTTLE ? 1 : 0;
 }
 
-void enforcer_alert(struct enforcer *e, const struct tg_alert *a)
+/* Carry out @act on the alert's cgroup (or log it in monitor mode, or refuse it). */
+static void act(struct enforcer *e, const struct tg_alert *a, const struct action_spec *act)
 {
-	const struct action_rule *r = find_action(e, a);
 	char err[PATH_MAX + 128] = "", path[PATH_MAX];
 	struct verdict_ent *v;
 	uint64_t now_mono = now_mono_ns(), now_real = now_real_ns(), exp_real = 0;
 	int ret = 0;
 
-	if (!r || r->act.type == ACT_ALERT)
-		return;
-	const struct action_spec *act = &r->act;
-	if (a->suppressed && !a->count)
-		return; /* a cool-down summary is not a new finding */
 	HASH_FIND(hh, e->verdicts, &a->cgroup_id, sizeof(a->cgroup_id), v);
 	if (v && strength(v->action) >= strength(act->type))
 		return; /* already in force */
@@ -600,6 +595,38 @@ void enforcer_alert(struct enforcer *e, const struct tg_alert *a)
 			verdict_clear(e, v);
 	}
 	action_line(e, a, act, ret ? err : "ok", exp_real);
+}
+
+void enforcer_alert(struct enforcer *e, const struct tg_alert *a)
+{
+	const struct action_rule *r = find_action(e, a);
+
+	if (!r || r->act.type == ACT_ALERT)
+		return;
+	if (a->suppressed && !a->count)
+		return; /* a cool-down summary is not a new finding */
+	act(e, a, &r->act);
+}
+
+int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup,
+		      const struct action_spec *spec)
+{
+	struct tg_alert a;
+
+	if (spec->type <= ACT_ALERT || spec->type >= ACT_MAX || !cgroup_id || !cgroup)
+		return -EINVAL;
+	memset(&a, 0, sizeof(a));
+	a.ts_ns = now_real_ns();
+	a.technique = NULL;
+	a.rule = "operator";
+	a.severity = SEV_HIGH;
+	a.cgroup_id = cgroup_id;
+	a.cgroup = cgroup;
+	uint64_t before = e->st.actions[spec->type] + e->st.refused + e->st.failed;
+	act(e, &a, spec);
+	if (enforcer_protected(e, cgroup))
+		return -EPERM;
+	return e->st.actions[spec->type] + e->st.refused + e->st.failed > before ? 0 : -EEXIST;
 }
 
 int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real)

@@ -118,6 +118,14 @@ void enforcer_blocked(struct enforcer *e, const struct tg_blocked_event *b, uint
 void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real);
 
 /*
+ * enforcer_operator - an action an operator asked for (`tollgate block`), logged like an
+ * alert's with "rule":"operator". Returns 0, -EPERM for a protected cgroup (the refusal is
+ * logged), -EEXIST when an equal or stronger verdict is in force, -EINVAL.
+ */
+int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup,
+		      const struct action_spec *spec);
+
+/*
  * enforcer_unblock - clear the verdict on a cgroup and thaw it.
  * @cgroup: path under the cgroup2 root. Returns 0, or -ENOENT when tollgate holds no
  * verdict or freeze on it.

@@ -285,6 +285,24 @@ void loader_enforce_env(struct loader *l, struct enforce_env *env)
 	env->net_level_mask = &s->bss->net_level_mask;
 }
 
+void loader_foreach_prog(struct loader *l, loader_prog_fn fn, void *ctx)
+{
+	struct bpf_program *p;
+
+	bpf_object__for_each_program(p, l->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(p);
+
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		if (bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fn(ctx, bpf_program__name(p), info.run_cnt, info.run_time_ns);
+	}
+}
+
 int loader_events_fd(struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.events);

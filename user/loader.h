@@ -71,6 +71,12 @@ struct enforce_env;
 /* Fill the map descriptors and .bss pointers enforce.c writes. */
 void loader_enforce_env(struct loader *l, struct enforce_env *env);
 
+/* Visit every loaded program with its kernel run statistics (run_time_ns and run_cnt are
+ * counted only while kernel.bpf_stats_enabled is 1). */
+typedef void (*loader_prog_fn)(void *ctx, const char *name, uint64_t run_cnt,
+			       uint64_t run_time_ns);
+void loader_foreach_prog(struct loader *l, loader_prog_fn fn, void *ctx);
+
 /* File descriptors of maps user space reads. */
 int loader_events_fd(struct loader *l);
 int loader_udp_fd(struct loader *l);

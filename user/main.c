@@ -17,6 +17,10 @@ static const struct cmd {
 	const char *help;
 } cmds[] = {
 	{"run", cmd_run, "capture outbound HTTP(S) per cgroup and write JSON lines"},
+	{"status", cmd_status, "what the running daemon attached, lost, tracks and enforces"},
+	{"top", cmd_top, "live table of cgroups by request rate"},
+	{"block", cmd_block, "throttle, freeze or kill a cgroup now (operator action)"},
+	{"unblock", cmd_unblock, "clear the verdict on a cgroup"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 	{NULL, NULL, NULL},

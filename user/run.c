@@ -23,6 +23,8 @@
 #include <uthash.h>
 
 #include "cgroup.h"
+#include "cgstats.h"
+#include "control.h"
 #include "cmd.h"
 #include "decode.h"
 #include "enforce.h"
@@ -45,6 +47,11 @@ struct udp_seen {
 struct run {
 	struct loader ld;
 	struct enforcer *enf;
+	struct cgstats *stats;
+	struct control *ctl;
+	const struct run_opts *opts;
+	char root[PATH_MAX];
+	uint64_t started_mono;
 	struct tls_probes *tls;
 	struct flow *flow;
 	struct cgroup_cache *cg;
@@ -70,6 +77,7 @@ struct run_opts {
 	int no_expedite;
 	int dry_run;
 	int bench_floor;
+	const char *control;
 };
 
 static void usage_run(FILE *f)
@@ -89,6 +97,8 @@ static void usage_run(FILE *f)
 		"  --no-expedite        with --cgroup: do not expedite RCU grace periods while\n"
 		"                       attaching TLS probes to a new process (see README)\n"
 		"  --dry-run            monitor mode: compute and log every action, do nothing\n"
+		"  --control PATH       control socket for status/top/block/unblock (default\n"
+		"                       " CONTROL_DEFAULT_PATH "; 'none' for no socket)\n"
 		"  --bench-floor        benchmark baseline: attach only the TLS probes, at the same\n"
 		"                       sites, as programs that return at once\n"
 		"  -v, --verbose        debug output, including libbpf's own log\n"
@@ -107,6 +117,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{"no-expedite", no_argument, 0, 'E'},
 		{"dry-run", no_argument, 0, 'n'},
 		{"bench-floor", no_argument, 0, 'F'},
+		{"control", required_argument, 0, 'C'},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -116,6 +127,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 
 	memset(o, 0, sizeof(*o));
 	o->json = "-";
+	o->control = CONTROL_DEFAULT_PATH;
 	o->capture_bytes = TG_CAP_DEFAULT;
 	o->ringbuf_kb = 8192;
 	optind = 1;
@@ -161,6 +173,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'n':
 			o->dry_run = 1;
 			break;
+		case 'C':
+			o->control = optarg;
+			break;
 		case 'F':
 			/* only the TLS probes, at the same sites, doing nothing */
 			o->bench_floor = 1;
@@ -202,6 +217,7 @@ static void on_obs(void *ctx, const struct tg_obs *o)
 
 	if (r->enf)
 		enforcer_obs(r->enf, o);
+	cgstats_obs(r->stats, o);
 	jsonl_obs(&r->out, o);
 }
 
@@ -332,6 +348,204 @@ static void tick(struct run *r)
 		enforcer_tick(r->enf, now, now_real_ns());
 }
 
+/* ---- control socket ---- */
+
+static json_t *ctl_error(const char *fmt, const char *arg)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), fmt, arg);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+static void status_prog(void *ctx, const char *name, uint64_t cnt, uint64_t ns)
+{
+	json_array_append_new(ctx, json_pack("{s:s, s:I, s:I, s:f}", "name", name, "run_cnt",
+					     (json_int_t)cnt, "run_time_ns", (json_int_t)ns, "avg_ns",
+					     cnt ? (double)ns / (double)cnt : 0.0));
+}
+
+static void status_verdict(void *ctx, const char *cgroup, const char *action, const char *rule,
+			   uint64_t expires)
+{
+	char ts[40] = "never";
+
+	if (expires)
+		rfc3339_us(expires, ts, sizeof(ts));
+	json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:s}", "cgroup", cgroup, "action",
+					     action, "rule", rule, "expires", ts));
+}
+
+static int bpf_stats_on(void)
+{
+	char c = '0';
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = '0';
+		fclose(f);
+	}
+	return c == '1';
+}
+
+static json_t *ctl_status(struct run *r)
+{
+	json_t *hooks = json_object(), *progs = json_array(), *verdicts = json_array();
+	const struct flow_stats *fs = flow_stats(r->flow);
+	uint64_t dec = 0;
+
+	for (int h = 0; h < HOOK_MAX; h++)
+		json_object_set_new(hooks, hook_name(h),
+				    json_string(r->ld.hooks_up & (1u << h)       ? "up"
+						: r->opts->disabled_hooks & (1u << h) ? "disabled"
+										      : "failed"));
+	loader_foreach_prog(&r->ld, status_prog, progs);
+	if (r->enf)
+		enforcer_foreach(r->enf, status_verdict, verdicts);
+	for (int i = 0; i < DECODE_ERROR_MAX; i++)
+		dec += r->decode_errors[i];
+	json_t *o = json_pack("{s:b, s:s, s:I, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+			      "s:I, s:o, s:o, s:b}",
+			      "ok", 1, "version", TOLLGATE_VERSION, "uptime_s",
+			      (json_int_t)((now_mono_ns() - r->started_mono) / 1000000000ULL), "mode",
+			      r->opts->dry_run ? "monitor" : "enforce", "scope",
+			      r->opts->ncgroups ? "cgroups" : "host", "hooks", hooks, "records",
+			      (json_int_t)r->records, "drops",
+			      (json_int_t)r->kcnt[TG_CNT_RINGBUF_DROPS], "malformed", (json_int_t)dec,
+			      "requests", (json_int_t)fs->requests, "responses",
+			      (json_int_t)fs->responses, "tracked_cgroups",
+			      (json_int_t)cgcache_size(r->cg), "tracked_connections",
+			      (json_int_t)flow_conn_count(r->flow), "state_evictions",
+			      (json_int_t)(fs->conn_evictions + fs->sock_evictions +
+					   cgstats_evictions(r->stats)),
+			      "programs", progs, "verdicts", verdicts, "bpf_stats", bpf_stats_on());
+	if (r->tls) {
+		const struct tls_probe_stats *t = tls_probes_stats(r->tls);
+		json_object_set_new(o, "tls",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
+					      (json_int_t)t->files, "tls_files", (json_int_t)t->tls_files,
+					      "links", (json_int_t)t->links, "closing",
+					      (json_int_t)t->closing, "attach_errors",
+					      (json_int_t)t->attach_errors, "stepped_sites",
+					      (json_int_t)t->stepped_sites, "pids", (json_int_t)t->pids));
+	}
+	if (r->opts->ncgroups) {
+		json_t *w = json_array();
+		for (int i = 0; i < r->opts->ncgroups; i++)
+			json_array_append_new(w, json_string(r->opts->cgroup_args[i]));
+		json_object_set_new(o, "watched", w);
+	}
+	return o;
+}
+
+struct verdict_lookup {
+	const char *cgroup;
+	const char *action;
+};
+
+static void find_verdict(void *ctx, const char *cgroup, const char *action, const char *rule,
+			 uint64_t expires)
+{
+	struct verdict_lookup *vl = ctx;
+
+	(void)rule;
+	(void)expires;
+	if (!strcmp(cgroup, vl->cgroup))
+		vl->action = action;
+}
+
+static json_t *ctl_top(struct run *r)
+{
+	struct cgstats_row rows[64];
+	int n = cgstats_top(r->stats, now_real_ns(), rows, 64);
+	json_t *arr = json_array();
+
+	for (int i = 0; i < n; i++) {
+		struct verdict_lookup vl = {rows[i].cgroup, NULL};
+		if (r->enf)
+			enforcer_foreach(r->enf, find_verdict, &vl);
+		json_array_append_new(
+			arr, json_pack("{s:s, s:I, s:s?, s:f, s:f, s:I, s:s?, s:I, s:I, s:s?}", "cgroup",
+				       rows[i].cgroup, "cgroup_id", (json_int_t)rows[i].cgroup_id, "comm",
+				       rows[i].comm[0] ? rows[i].comm : NULL, "req_s", rows[i].req_s,
+				       "r429_s", rows[i].r429_s, "open_conns",
+				       (json_int_t)rows[i].open_conns, "top_endpoint",
+				       rows[i].top_endpoint, "alerts", (json_int_t)rows[i].alerts,
+				       "requests", (json_int_t)rows[i].requests, "verdict", vl.action));
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "rows", arr);
+}
+
+/* A cgroup argument of block/unblock: "/x", "x" or a directory under the cgroup2 mount. */
+static int ctl_cgroup(struct run *r, const char *arg, char *rel, size_t n, uint64_t *id)
+{
+	char abs[PATH_MAX];
+
+	if (cgroup_resolve(r->root, arg, abs, sizeof(abs), rel, n) == 0) {
+		*id = cgroup_id_of(abs);
+		return 0;
+	}
+	/* gone from the hierarchy: the path as given names the verdict */
+	size_t rl = strlen(r->root);
+	if (!strncmp(arg, r->root, rl) && arg[rl] == '/')
+		arg += rl;
+	snprintf(rel, n, "%s%s", arg[0] == '/' ? "" : "/", arg);
+	*id = 0;
+	return -ENOENT;
+}
+
+static json_t *on_control(void *ctx, json_t *req)
+{
+	struct run *r = ctx;
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+	const char *cg = json_string_value(json_object_get(req, "cgroup"));
+	char rel[PATH_MAX];
+	uint64_t id;
+
+	if (!cmd)
+		return ctl_error("%s", "missing \"cmd\"");
+	if (!strcmp(cmd, "status"))
+		return ctl_status(r);
+	if (!strcmp(cmd, "top"))
+		return ctl_top(r);
+	if (!strcmp(cmd, "unblock") || !strcmp(cmd, "block")) {
+		if (!cg)
+			return ctl_error("%s", "missing \"cgroup\"");
+		if (!r->enf)
+			return ctl_error("%s", "enforcement is not running");
+		int found = ctl_cgroup(r, cg, rel, sizeof(rel), &id) == 0;
+		if (!strcmp(cmd, "unblock")) {
+			if (enforcer_unblock(r->enf, rel, now_real_ns()))
+				return ctl_error("no verdict on %s", rel);
+			return json_pack("{s:b, s:s}", "ok", 1, "cgroup", rel);
+		}
+		if (!found)
+			return ctl_error("no such cgroup: %s", cg);
+		struct action_spec spec = {0};
+		const char *a = json_string_value(json_object_get(req, "action"));
+		spec.type = a ? action_type_from_name(a) : -1;
+		spec.rate = json_number_value(json_object_get(req, "rate"));
+		spec.burst = (uint32_t)json_integer_value(json_object_get(req, "burst"));
+		spec.duration_s = (uint32_t)json_integer_value(json_object_get(req, "duration"));
+		if (spec.type <= ACT_ALERT)
+			return ctl_error("action must be kill, freeze or throttle, not %s", a ? a : "-");
+		if (spec.type == ACT_THROTTLE && (spec.rate <= 0 || spec.burst < 1))
+			return ctl_error("%s", "throttle needs rate > 0 and burst >= 1");
+		int err = enforcer_operator(r->enf, id, rel, &spec);
+		jsonl_flush(&r->out, now_mono_ns());
+		if (err == -EPERM)
+			return ctl_error("%s is protected: refused", rel);
+		if (err == -EEXIST)
+			return ctl_error("an equal or stronger verdict is in force on %s", rel);
+		if (err)
+			return ctl_error("%s", strerror(-err));
+		return json_pack("{s:b, s:s, s:s}", "ok", 1, "cgroup", rel, "result",
+				 r->opts->dry_run ? "logged (monitor mode)" : "ok");
+	}
+	return ctl_error("unknown command: %s", cmd);
+}
+
 /* ---- setup ---- */
 
 static int check_environment(void)
@@ -427,10 +641,14 @@ int cmd_run(int argc, char **argv)
 	if (!r)
 		return 1;
 	r->clock_off = realtime_offset_ns();
+	r->opts = &o;
+	r->started_mono = now_mono_ns();
+	snprintf(r->root, sizeof(r->root), "%s", root);
+	r->stats = cgstats_new();
 	r->cg = cgcache_new(root);
 	struct flow_config fc = {.emit = on_obs, .cgroup = cg_path, .ctx = r};
 	r->flow = flow_new(&fc);
-	if (!r->cg || !r->flow)
+	if (!r->cg || !r->flow || !r->stats)
 		goto out;
 	flow_set_clock(r->flow, r->clock_off);
 	err = jsonl_open(&r->out, o.json);
@@ -497,6 +715,18 @@ int cmd_run(int argc, char **argv)
 	epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
 	epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
+	if (strcmp(o.control, "none")) {
+		r->ctl = control_open(o.control, on_control, r);
+		if (r->ctl) {
+			ev.data.fd = control_fd(r->ctl);
+			epoll_ctl(efd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+		} else if (errno == EADDRINUSE) {
+			tg_warn("another tollgate answers on %s: running without a control socket "
+				"(use --control PATH)", o.control);
+		} else {
+			tg_warn("control socket %s: %s", o.control, strerror(errno));
+		}
+	}
 
 	tg_info("watching %s; writing JSON lines to %s",
 		o.ncgroups ? "the given cgroups" : "every cgroup on the host",
@@ -522,6 +752,8 @@ int cmd_run(int argc, char **argv)
 				struct signalfd_siginfo si;
 				while (read(sfd, &si, sizeof(si)) == sizeof(si))
 					r->stop = 1;
+			} else if (r->ctl && fd == control_fd(r->ctl)) {
+				control_process(r->ctl);
 			} else if (fd == tfd) {
 				uint64_t exp;
 				while (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
@@ -549,6 +781,7 @@ out:
 		close(sfd);
 	if (efd >= 0)
 		close(efd);
+	control_close(r->ctl);
 	tls_probes_free(r->tls);
 	enforcer_free(r->enf);
 	jsonl_flush(&r->out, 0);
@@ -557,6 +790,7 @@ out:
 	jsonl_close(&r->out);
 	flow_free(r->flow);
 	cgcache_free(r->cg);
+	cgstats_free(r->stats);
 	struct udp_seen *s, *tmp;
 	HASH_ITER(hh, r->udp, s, tmp) {
 		HASH_DEL(r->udp, s);
