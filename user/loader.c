@@ -168,6 +168,9 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	s->rodata->empty_tls_probes = o->empty_tls_probes ? 1 : 0;
 	for (int i = 0; i < o->ncgroups; i++)
 		s->rodata->watch_level_mask |= 1u << o->cgroup_levels[i];
+	/* wake the reader at a quarter full at most (it also drains every RUN_DRAIN_MS) */
+	uint32_t rb = o->ringbuf_bytes ? o->ringbuf_bytes : bpf_map__max_entries(s->maps.events);
+	s->rodata->ringbuf_wakeup_bytes = rb / 4 < 65536 ? rb / 4 : 65536;
 	if (o->ringbuf_bytes && (err = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes))) {
 		tg_err("ring buffer size %u: %s", o->ringbuf_bytes, strerror(-err));
 		goto fail;

@@ -36,6 +36,11 @@
 #include "util.h"
 
 #define TICK_NS 1000000000ULL
+/* The BPF side wakes us only at a watermark (see common.bpf.h); between wakeups the ring
+ * buffer is drained every RUN_DRAIN_BUSY_MS while records flow, RUN_DRAIN_IDLE_MS when
+ * quiet. Exec records (probe attachment) always wake us at once. */
+#define RUN_DRAIN_BUSY_MS 10
+#define RUN_DRAIN_IDLE_MS 100
 
 struct udp_seen {
 	struct tg_udp_key key;
@@ -732,13 +737,16 @@ int cmd_run(int argc, char **argv)
 		o.ncgroups ? "the given cgroups" : "every cgroup on the host",
 		strcmp(o.json, "-") ? o.json : "stdout");
 	ret = 0;
+	int busy = 0;
 	while (!r->stop) {
 		struct epoll_event evs[4];
-		int timeout = -1;
+		int timeout = busy ? RUN_DRAIN_BUSY_MS : RUN_DRAIN_IDLE_MS;
 		uint64_t dl = flow_next_deadline(r->flow);
 		if (dl) {
 			uint64_t now = now_mono_ns();
-			timeout = dl > now ? (int)((dl - now) / 1000000ULL) + 1 : 0;
+			int until = dl > now ? (int)((dl - now) / 1000000ULL) + 1 : 0;
+			if (until < timeout)
+				timeout = until;
 		}
 		int n = epoll_wait(efd, evs, 4, timeout);
 		if (n < 0 && errno != EINTR) {
@@ -759,10 +767,10 @@ int cmd_run(int argc, char **argv)
 				while (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
 					;
 				tick(r);
-			} else {
-				ring_buffer__consume(r->rb);
 			}
 		}
+		/* drain on every wakeup: watermark, timeout or any other fd */
+		busy = ring_buffer__consume(r->rb) > 0;
 		if (dl && now_mono_ns() >= dl)
 			flow_release_due(r->flow, now_mono_ns());
 		jsonl_flush(&r->out, now_mono_ns());
