@@ -14,5 +14,6 @@ int cmd_status(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
+int cmd_oci_hook(int argc, char **argv);
 
 #endif

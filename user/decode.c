@@ -68,3 +68,14 @@ const char *decode_error_name(int err)
 	default: return "ok";
 	}
 }
+
+const char *tg_event_name(int type)
+{
+	static const char *const names[TG_EV_MAX] = {
+		[TG_EV_CONNECT] = "connect", [TG_EV_CLOSE] = "close",
+		[TG_EV_PAYLOAD] = "payload", [TG_EV_TLS_BIND] = "tls_bind",
+		[TG_EV_EXEC] = "exec",       [TG_EV_EXIT] = "exit",
+		[TG_EV_BLOCKED] = "blocked",
+	};
+	return type > 0 && type < TG_EV_MAX && names[type] ? names[type] : "unknown";
+}

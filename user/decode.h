@@ -42,5 +42,7 @@ enum decode_error {
 int tg_decode(const void *data, size_t size, struct tg_record *rec);
 
 const char *decode_error_name(int err);
+/* "connect", "close", "payload", "tls_bind", "exec", "exit", "blocked" */
+const char *tg_event_name(int type);
 
 #endif

@@ -523,6 +523,8 @@ static void action_line(struct enforcer *e, const struct tg_alert *a, const stru
 	}
 	write_evidence(e, w, a->cgroup_id, a->cgroup);
 	jsonl_end(e->env.out);
+	if (e->env.on_action)
+		e->env.on_action(e->env.action_ctx, action_type_name(act->type), result);
 }
 
 /* Strength of an action, to never replace a verdict with a weaker one. */

@@ -98,6 +98,9 @@ struct enforce_env {
 	volatile uint32_t *verdict_count, *verdict_level_mask; /* BPF .bss */
 	volatile uint32_t *net_rule_count, *net_level_mask;
 	const char *state_dir;        /* where the frozen-cgroup list is kept; NULL: none */
+	/* told about every action line written (for tollgate_actions_total); may be NULL */
+	void (*on_action)(void *ctx, const char *action, const char *result);
+	void *action_ctx;
 };
 
 struct enforcer;

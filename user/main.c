@@ -21,6 +21,7 @@ static const struct cmd {
 	{"top", cmd_top, "live table of cgroups by request rate"},
 	{"block", cmd_block, "throttle, freeze or kill a cgroup now (operator action)"},
 	{"unblock", cmd_unblock, "clear the verdict on a cgroup"},
+	{"oci-hook", cmd_oci_hook, "OCI runtime hook: register a container with the daemon"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 	{NULL, NULL, NULL},

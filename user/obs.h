@@ -36,6 +36,7 @@ struct tg_obs {
 	uint64_t ts_ns;        /* CLOCK_REALTIME, ns since the epoch */
 	uint64_t cgroup_id;
 	const char *cgroup;    /* path under the cgroup2 root; NULL when unknown */
+	const char *agent;     /* container name registered by the OCI hook; NULL when none */
 	uint32_t pid;          /* tgid; 0 when unknown */
 	uint32_t tid;
 	char comm[17];

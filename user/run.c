@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <uthash.h>
 
+#include "agents.h"
 #include "cgroup.h"
 #include "cgstats.h"
 #include "control.h"
@@ -31,6 +32,8 @@
 #include "flow.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_http.h"
 #include "sink_jsonl.h"
 #include "tls_probe.h"
 #include "util.h"
@@ -54,6 +57,9 @@ struct run {
 	struct enforcer *enf;
 	struct cgstats *stats;
 	struct control *ctl;
+	struct agents *agents;
+	struct metrics *metrics;
+	struct metrics_http *mhttp;
 	const struct run_opts *opts;
 	char root[PATH_MAX];
 	uint64_t started_mono;
@@ -83,6 +89,7 @@ struct run_opts {
 	int dry_run;
 	int bench_floor;
 	const char *control;
+	const char *metrics;
 };
 
 static void usage_run(FILE *f)
@@ -102,6 +109,8 @@ static void usage_run(FILE *f)
 		"  --no-expedite        with --cgroup: do not expedite RCU grace periods while\n"
 		"                       attaching TLS probes to a new process (see README)\n"
 		"  --dry-run            monitor mode: compute and log every action, do nothing\n"
+		"  --metrics [ADDR:]PORT serve Prometheus metrics on GET /metrics (a bare PORT\n"
+		"                       listens on 127.0.0.1; other addresses only when given)\n"
 		"  --control PATH       control socket for status/top/block/unblock (default\n"
 		"                       " CONTROL_DEFAULT_PATH "; 'none' for no socket)\n"
 		"  --bench-floor        benchmark baseline: attach only the TLS probes, at the same\n"
@@ -123,6 +132,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		{"dry-run", no_argument, 0, 'n'},
 		{"bench-floor", no_argument, 0, 'F'},
 		{"control", required_argument, 0, 'C'},
+		{"metrics", required_argument, 0, 'M'},
 		{"verbose", no_argument, 0, 'v'},
 		{"quiet", no_argument, 0, 'q'},
 		{"help", no_argument, 0, 'h'},
@@ -181,6 +191,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 		case 'C':
 			o->control = optarg;
 			break;
+		case 'M':
+			o->metrics = optarg;
+			break;
 		case 'F':
 			/* only the TLS probes, at the same sites, doing nothing */
 			o->bench_floor = 1;
@@ -216,14 +229,26 @@ static const char *cg_path(void *ctx, uint64_t id)
 	return cgcache_path(r->cg, id, now_mono_ns(), 200000000ULL);
 }
 
-static void on_obs(void *ctx, const struct tg_obs *o)
+static void on_obs(void *ctx, const struct tg_obs *obs)
+{
+	struct run *r = ctx;
+	struct tg_obs o = *obs;
+
+	o.agent = agents_name(r->agents, o.cgroup_id);
+	if (r->enf)
+		enforcer_obs(r->enf, &o);
+	cgstats_obs(r->stats, &o);
+	if (r->metrics)
+		metrics_obs(r->metrics, &o, o.agent ? o.agent : o.cgroup);
+	jsonl_obs(&r->out, &o);
+}
+
+static void on_action(void *ctx, const char *action, const char *result)
 {
 	struct run *r = ctx;
 
-	if (r->enf)
-		enforcer_obs(r->enf, o);
-	cgstats_obs(r->stats, o);
-	jsonl_obs(&r->out, o);
+	if (r->metrics)
+		metrics_action(r->metrics, action, result);
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -233,6 +258,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	int err = tg_decode(data, size, &rec);
 
 	r->records++;
+	if (r->metrics && !err)
+		metrics_event(r->metrics, tg_event_name(rec.type));
 	if (err) {
 		r->decode_errors[-err]++;
 		if (r->decode_errors[-err] == 1)
@@ -351,6 +378,22 @@ static void tick(struct run *r)
 		tls_probes_tick(r->tls, now);
 	if (r->enf)
 		enforcer_tick(r->enf, now, now_real_ns());
+	if (r->mhttp)
+		metrics_http_run(r->mhttp);
+}
+
+static char *render_metrics(void *ctx, size_t *len)
+{
+	struct run *r = ctx;
+	const struct flow_stats *fs = flow_stats(r->flow);
+	struct metrics_health h = {
+		.ringbuf_drops = r->kcnt[TG_CNT_RINGBUF_DROPS],
+		.probe_attach_errors = r->tls ? tls_probes_stats(r->tls)->attach_errors : 0,
+		.tracked_cgroups = cgstats_count(r->stats),
+		.state_evictions =
+			fs->conn_evictions + fs->sock_evictions + cgstats_evictions(r->stats),
+	};
+	return metrics_render(r->metrics, &h, len);
 }
 
 /* ---- control socket ---- */
@@ -514,6 +557,20 @@ static json_t *on_control(void *ctx, json_t *req)
 		return ctl_status(r);
 	if (!strcmp(cmd, "top"))
 		return ctl_top(r);
+	if (!strcmp(cmd, "register")) {
+		const char *name = json_string_value(json_object_get(req, "name"));
+		const char *profile = json_string_value(json_object_get(req, "profile"));
+		if (!cg || !name)
+			return ctl_error("%s", "register needs \"cgroup\" and \"name\"");
+		if (ctl_cgroup(r, cg, rel, sizeof(rel), &id))
+			return ctl_error("no such cgroup: %s", cg);
+		if (agents_register(r->agents, id, rel, name, profile))
+			return ctl_error("%s", "out of memory");
+		tg_info("container %s registered: cgroup %s%s%s", name, rel,
+			profile ? ", policy profile " : "", profile ? profile : "");
+		return json_pack("{s:b, s:s, s:I}", "ok", 1, "cgroup", rel, "cgroup_id",
+				 (json_int_t)id);
+	}
 	if (!strcmp(cmd, "unblock") || !strcmp(cmd, "block")) {
 		if (!cg)
 			return ctl_error("%s", "missing \"cgroup\"");
@@ -650,11 +707,18 @@ int cmd_run(int argc, char **argv)
 	r->started_mono = now_mono_ns();
 	snprintf(r->root, sizeof(r->root), "%s", root);
 	r->stats = cgstats_new();
+	r->agents = agents_new();
 	r->cg = cgcache_new(root);
 	struct flow_config fc = {.emit = on_obs, .cgroup = cg_path, .ctx = r};
 	r->flow = flow_new(&fc);
-	if (!r->cg || !r->flow || !r->stats)
+	if (!r->cg || !r->flow || !r->stats || !r->agents)
 		goto out;
+	if (o.metrics) {
+		struct metrics_config mc = {0};
+		r->metrics = metrics_new(&mc, NULL, NULL, r);
+		if (!r->metrics)
+			goto out;
+	}
 	flow_set_clock(r->flow, r->clock_off);
 	err = jsonl_open(&r->out, o.json);
 	if (err) {
@@ -678,7 +742,8 @@ int cmd_run(int argc, char **argv)
 	{
 		struct enforce_config ec;
 		struct enforce_env env = {.cgroup_root = root, .cgroups = r->cg, .out = &r->out,
-					  .state_dir = "/run/tollgate"};
+					  .state_dir = "/run/tollgate", .on_action = on_action,
+					  .action_ctx = r};
 		enforce_config_default(&ec);
 		ec.monitor = o.dry_run;
 		loader_enforce_env(&r->ld, &env);
@@ -720,6 +785,15 @@ int cmd_run(int argc, char **argv)
 	epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &ev);
 	ev.data.fd = tfd;
 	epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
+	if (o.metrics) {
+		r->mhttp = metrics_http_start(o.metrics, render_metrics, r);
+		if (!r->mhttp) {
+			ret = 2;
+			goto out;
+		}
+		ev.data.fd = metrics_http_fd(r->mhttp);
+		epoll_ctl(efd, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 	if (strcmp(o.control, "none")) {
 		r->ctl = control_open(o.control, on_control, r);
 		if (r->ctl) {
@@ -762,6 +836,8 @@ int cmd_run(int argc, char **argv)
 					r->stop = 1;
 			} else if (r->ctl && fd == control_fd(r->ctl)) {
 				control_process(r->ctl);
+			} else if (r->mhttp && fd == metrics_http_fd(r->mhttp)) {
+				metrics_http_run(r->mhttp);
 			} else if (fd == tfd) {
 				uint64_t exp;
 				while (read(tfd, &exp, sizeof(exp)) == sizeof(exp))
@@ -790,6 +866,7 @@ out:
 	if (efd >= 0)
 		close(efd);
 	control_close(r->ctl);
+	metrics_http_stop(r->mhttp);
 	tls_probes_free(r->tls);
 	enforcer_free(r->enf);
 	jsonl_flush(&r->out, 0);
@@ -799,6 +876,8 @@ out:
 	flow_free(r->flow);
 	cgcache_free(r->cg);
 	cgstats_free(r->stats);
+	metrics_free(r->metrics);
+	agents_free(r->agents);
 	struct udp_seen *s, *tmp;
 	HASH_ITER(hh, r->udp, s, tmp) {
 		HASH_DEL(r->udp, s);

@@ -96,6 +96,9 @@ void jsonl_obs(struct jsonl_sink *s, const struct tg_obs *o)
 	struct jsonw *w = jsonl_begin(s, o->ts_ns, obs_type_name(o->type), o->cgroup_id,
 				      o->cgroup, o->pid, o->tid, o->comm);
 
+	if (o->agent)
+		jw_kstr(w, "container", o->agent);
+
 	switch (o->type) {
 	case OBS_CONNECT:
 	case OBS_CLOSE:

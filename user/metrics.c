@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
+/*
+ * metrics.c - metric registry and the Prometheus text exposition format. See metrics.h.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+#include "metrics.h"
+
+enum family {
+	F_REQUESTS,
+	F_DURATION,
+	F_COST,
+	F_RATE_LIMIT,
+	F_CONCURRENT,
+	F_EVENTS,
+	F_ALERTS,
+	F_ACTIONS,
+	F_MAX,
+};
+
+static const struct {
+	const char *name, *type, *help;
+} fam[F_MAX] = {
+	[F_REQUESTS] = {"mcp_agent_api_requests_total", "counter",
+			"Total number of API requests (counted when the response is seen)"},
+	[F_DURATION] = {"mcp_agent_api_request_duration_seconds", "histogram",
+			"API request duration in seconds (request sent to first response byte)"},
+	[F_COST] = {"mcp_agent_api_cost_total", "counter",
+		    "Total API cost in currency units (the policy's price table)"},
+	[F_RATE_LIMIT] = {"mcp_agent_rate_limit_errors_total", "counter",
+			  "Total rate limit errors (HTTP 429)"},
+	[F_CONCURRENT] = {"mcp_agent_concurrent_requests", "gauge",
+			  "Number of concurrent API requests (sent, response not seen yet)"},
+	[F_EVENTS] = {"tollgate_events_total", "counter",
+		      "Records decoded from the kernel, by kind"},
+	[F_ALERTS] = {"tollgate_alerts_total", "counter", "Alerts raised, by technique and rule"},
+	[F_ACTIONS] = {"tollgate_actions_total", "counter",
+		       "Enforcement actions, by action and result"},
+};
+
+static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define NB (sizeof(buckets) / sizeof(buckets[0]))
+
+struct series {
+	UT_hash_handle hh;
+	double value;
+	uint64_t counts[NB]; /* histogram: observations <= buckets[i] (not cumulative) */
+	double sum;
+	uint64_t count;
+	char labels[]; /* rendered: a="x",b="y" (the key) */
+};
+
+struct epname {
+	UT_hash_handle hh;
+	char name[];
+};
+
+struct session {
+	uint64_t id;
+	UT_hash_handle hh;
+	struct epname *eps;
+	uint32_t n;
+};
+
+struct metrics {
+	struct metrics_config cfg;
+	metrics_endpoint_fn endpoint;
+	metrics_cost_fn cost;
+	void *ctx;
+	struct series *fams[F_MAX];
+	struct session *sessions;
+	uint64_t nseries;
+	uint64_t dropped;
+};
+
+struct metrics *metrics_new(const struct metrics_config *cfg, metrics_endpoint_fn endpoint,
+			    metrics_cost_fn cost, void *ctx)
+{
+	struct metrics *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->cfg = *cfg;
+	if (!m->cfg.max_endpoints)
+		m->cfg.max_endpoints = 100;
+	if (!m->cfg.max_series)
+		m->cfg.max_series = 100000;
+	m->endpoint = endpoint;
+	m->cost = cost;
+	m->ctx = ctx;
+	return m;
+}
+
+void metrics_free(struct metrics *m)
+{
+	struct series *s, *st;
+	struct session *x, *xt;
+	struct epname *e, *et;
+
+	if (!m)
+		return;
+	for (int f = 0; f < F_MAX; f++)
+		HASH_ITER(hh, m->fams[f], s, st) {
+			HASH_DEL(m->fams[f], s);
+			free(s);
+		}
+	HASH_ITER(hh, m->sessions, x, xt) {
+		HASH_ITER(hh, x->eps, e, et) {
+			HASH_DEL(x->eps, e);
+			free(e);
+		}
+		HASH_DEL(m->sessions, x);
+		free(x);
+	}
+	free(m);
+}
+
+uint64_t metrics_series(const struct metrics *m)
+{
+	return m->nseries;
+}
+
+/* Append name="value" with the exposition format's escapes (\\, \", \n). */
+static size_t label(char *out, size_t cap, size_t o, const char *name, const char *v)
+{
+	if (o >= cap)
+		return o;
+	o += (size_t)snprintf(out + o, cap - o, "%s%s=\"", o ? "," : "", name);
+	for (; v && *v && o + 3 < cap; v++) {
+		if (*v == '\\' || *v == '"') {
+			out[o++] = '\\';
+			out[o++] = *v;
+		} else if (*v == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else {
+			out[o++] = *v;
+		}
+	}
+	if (o + 2 < cap) {
+		out[o++] = '"';
+		out[o] = 0;
+	}
+	return o;
+}
+
+static struct series *get(struct metrics *m, int f, const char *labels)
+{
+	struct series *s;
+	size_t n = strlen(labels);
+
+	HASH_FIND(hh, m->fams[f], labels, n, s);
+	if (s)
+		return s;
+	if (m->nseries >= m->cfg.max_series) {
+		m->dropped++;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s) + n + 1);
+	if (!s)
+		return NULL;
+	memcpy(s->labels, labels, n + 1);
+	HASH_ADD_KEYPTR(hh, m->fams[f], s->labels, n, s);
+	m->nseries++;
+	return s;
+}
+
+/* The endpoint label of a session, "other" past the per-session cap. */
+static const char *capped_endpoint(struct metrics *m, uint64_t sid, const char *ep)
+{
+	struct session *x;
+	struct epname *e;
+	size_t n = strlen(ep);
+
+	HASH_FIND(hh, m->sessions, &sid, sizeof(sid), x);
+	if (!x) {
+		x = calloc(1, sizeof(*x));
+		if (!x)
+			return "other";
+		x->id = sid;
+		HASH_ADD(hh, m->sessions, id, sizeof(x->id), x);
+	}
+	HASH_FIND(hh, x->eps, ep, n, e);
+	if (e)
+		return e->name;
+	if (x->n >= m->cfg.max_endpoints)
+		return "other";
+	e = calloc(1, sizeof(*e) + n + 1);
+	if (!e)
+		return "other";
+	memcpy(e->name, ep, n + 1);
+	HASH_ADD_KEYPTR(hh, x->eps, e->name, n, e);
+	x->n++;
+	return e->name;
+}
+
+void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id)
+{
+	char agent[320], sid[24], ep[512], l[1536], status[8];
+	struct series *s;
+	size_t n;
+
+	if (o->type != OBS_REQUEST && o->type != OBS_RESPONSE)
+		return;
+	if (!agent_id)
+		agent_id = o->cgroup;
+	if (!agent_id) {
+		snprintf(agent, sizeof(agent), "cgroup:%" PRIu64, o->cgroup_id);
+		agent_id = agent;
+	}
+	snprintf(sid, sizeof(sid), "%" PRIu64, o->cgroup_id);
+	n = label(l, sizeof(l), 0, "agent_id", agent_id);
+	if ((s = get(m, F_CONCURRENT, l))) {
+		if (o->type == OBS_REQUEST)
+			s->value++;
+		else if (s->value > 0)
+			s->value--;
+	}
+	if (o->type == OBS_REQUEST) {
+		double usd = m->cost ? m->cost(m->ctx, o->cgroup_id, o->host, o->path) : 0;
+		if (usd > 0) {
+			n = label(l, sizeof(l), 0, "agent_id", agent_id);
+			n = label(l, sizeof(l), n, "session_id", sid);
+			label(l, sizeof(l), n, "api_provider", o->host ? o->host : "unknown");
+			if ((s = get(m, F_COST, l)))
+				s->value += usd;
+		}
+		return;
+	}
+	if (m->endpoint)
+		m->endpoint(m->ctx, o->host, o->path, ep, sizeof(ep));
+	else
+		snprintf(ep, sizeof(ep), "%s%s", o->host ? o->host : "", o->path ? o->path : "");
+	const char *epl = capped_endpoint(m, o->cgroup_id, ep);
+	snprintf(status, sizeof(status), "%d", o->status);
+
+	n = label(l, sizeof(l), 0, "agent_id", agent_id);
+	n = label(l, sizeof(l), n, "session_id", sid);
+	n = label(l, sizeof(l), n, "tool_name", o->comm);
+	n = label(l, sizeof(l), n, "endpoint", epl);
+	label(l, sizeof(l), n, "status_code", status);
+	if ((s = get(m, F_REQUESTS, l)))
+		s->value++;
+
+	if (o->latency_ms >= 0) {
+		n = label(l, sizeof(l), 0, "agent_id", agent_id);
+		label(l, sizeof(l), n, "endpoint", epl);
+		if ((s = get(m, F_DURATION, l))) {
+			double sec = o->latency_ms / 1000.0;
+			for (size_t i = 0; i < NB; i++)
+				if (sec <= buckets[i]) {
+					s->counts[i]++;
+					break;
+				}
+			s->sum += sec;
+			s->count++;
+		}
+	}
+	if (o->status == 429) {
+		n = label(l, sizeof(l), 0, "agent_id", agent_id);
+		n = label(l, sizeof(l), n, "session_id", sid);
+		label(l, sizeof(l), n, "endpoint", epl);
+		if ((s = get(m, F_RATE_LIMIT, l)))
+			s->value++;
+	}
+}
+
+void metrics_alert(struct metrics *m, const struct tg_alert *a)
+{
+	char l[256];
+	struct series *s;
+	size_t n = label(l, sizeof(l), 0, "technique", a->technique ? a->technique : "");
+
+	label(l, sizeof(l), n, "rule", a->rule);
+	if ((s = get(m, F_ALERTS, l)))
+		s->value++;
+}
+
+void metrics_action(struct metrics *m, const char *action, const char *result)
+{
+	char l[256];
+	struct series *s;
+	/* an error result is the error text: keep the label set small */
+	size_t n = label(l, sizeof(l), 0, "action", action);
+
+	label(l, sizeof(l), n, "result",
+	      !strcmp(result, "ok") ? "ok" : !strncmp(result, "refused", 7) ? "refused" : "error");
+	if ((s = get(m, F_ACTIONS, l)))
+		s->value++;
+}
+
+void metrics_event(struct metrics *m, const char *event)
+{
+	char l[128];
+	struct series *s;
+
+	label(l, sizeof(l), 0, "event", event);
+	if ((s = get(m, F_EVENTS, l)))
+		s->value++;
+}
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	int oom;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+
+	for (;;) {
+		if (b->oom)
+			return;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n >= 0 && (size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap * 2 + (size_t)(n > 0 ? n : 0) + 1;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = 1;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static void value(struct buf *b, const char *name, const char *labels, double v)
+{
+	if (labels[0])
+		put(b, "%s{%s} %.17g\n", name, labels, v);
+	else
+		put(b, "%s %.17g\n", name, v);
+}
+
+char *metrics_render(struct metrics *m, const struct metrics_health *h, size_t *len)
+{
+	struct buf b = {.cap = 65536};
+	struct series *s, *st;
+
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return NULL;
+	b.p[0] = 0;
+	for (int f = 0; f < F_MAX; f++) {
+		put(&b, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name, fam[f].help, fam[f].name,
+		    fam[f].type);
+		HASH_ITER(hh, m->fams[f], s, st) {
+			if (f != F_DURATION) {
+				value(&b, fam[f].name, s->labels, s->value);
+				continue;
+			}
+			uint64_t cum = 0;
+			for (size_t i = 0; i < NB; i++) {
+				cum += s->counts[i];
+				put(&b, "%s_bucket{%s,le=\"%g\"} %" PRIu64 "\n", fam[f].name, s->labels,
+				    buckets[i], cum);
+			}
+			put(&b, "%s_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", fam[f].name, s->labels,
+			    s->count);
+			put(&b, "%s_sum{%s} %.17g\n", fam[f].name, s->labels, s->sum);
+			put(&b, "%s_count{%s} %" PRIu64 "\n", fam[f].name, s->labels, s->count);
+		}
+	}
+	put(&b, "# HELP tollgate_ringbuf_drops_total Records the kernel could not deliver\n"
+		"# TYPE tollgate_ringbuf_drops_total counter\ntollgate_ringbuf_drops_total %" PRIu64
+		"\n",
+	    h->ringbuf_drops);
+	put(&b, "# HELP tollgate_probe_attach_errors_total Failed uprobe attachments\n"
+		"# TYPE tollgate_probe_attach_errors_total counter\n"
+		"tollgate_probe_attach_errors_total %" PRIu64 "\n",
+	    h->probe_attach_errors);
+	put(&b, "# HELP tollgate_tracked_cgroups Cgroups tollgate holds state for\n"
+		"# TYPE tollgate_tracked_cgroups gauge\ntollgate_tracked_cgroups %" PRIu64 "\n",
+	    h->tracked_cgroups);
+	put(&b, "# HELP tollgate_state_evictions_total State entries evicted from full tables\n"
+		"# TYPE tollgate_state_evictions_total counter\n"
+		"tollgate_state_evictions_total %" PRIu64 "\n",
+	    h->state_evictions);
+	put(&b, "# HELP tollgate_metrics_series_dropped_total Series not created: max_series\n"
+		"# TYPE tollgate_metrics_series_dropped_total counter\n"
+		"tollgate_metrics_series_dropped_total %" PRIu64 "\n",
+	    m->dropped);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
+/*
+ * metrics.h - Prometheus metrics: the SAFE-T2102 seed's "Prometheus Metrics Export" series,
+ * fed from observations, and tollgate's own health.
+ *
+ * Mapping (README "Metrics"): agent_id = the container name registered by the OCI hook, or
+ * the cgroup path; session_id = the cgroup id; tool_name = comm; endpoint = host + path
+ * template; api_provider = host.
+ *
+ *   mcp_agent_api_requests_total{agent_id,session_id,tool_name,endpoint,status_code} counter
+ *   mcp_agent_api_request_duration_seconds{agent_id,endpoint}                    histogram
+ *   mcp_agent_api_cost_total{agent_id,session_id,api_provider}                   counter
+ *   mcp_agent_rate_limit_errors_total{agent_id,session_id,endpoint}              counter
+ *   mcp_agent_concurrent_requests{agent_id}                                     gauge
+ *
+ * Requests are counted when their response is seen (status_code is its status). Cardinality
+ * is capped: each session keeps at most max_endpoints distinct endpoints (later ones are
+ * counted as endpoint="other"), and the whole registry at most max_series series (more are
+ * dropped and counted in tollgate_metrics_series_dropped_total).
+ *
+ * In: observations, alerts, actions. Out: the text exposition format (version 0.0.4).
+ */
+#ifndef TG_METRICS_H
+#define TG_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "obs.h"
+
+struct metrics_config {
+	uint32_t max_endpoints; /* per session; 0: 100 */
+	uint32_t max_series;    /* in all; 0: 100000 */
+};
+
+/* Writes the endpoint (host + path template) of a request into @buf. */
+typedef void (*metrics_endpoint_fn)(void *ctx, const char *host, const char *path, char *buf,
+				    size_t n);
+/* USD a request to host/path costs under the policy's price table; 0 when unpriced. */
+typedef double (*metrics_cost_fn)(void *ctx, uint64_t cgroup_id, const char *host,
+				  const char *path);
+
+struct metrics;
+
+struct metrics *metrics_new(const struct metrics_config *cfg, metrics_endpoint_fn endpoint,
+			    metrics_cost_fn cost, void *ctx);
+void metrics_free(struct metrics *m);
+
+/* An observation; @agent_id: container name or cgroup path (NULL: the cgroup id). */
+void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id);
+void metrics_alert(struct metrics *m, const struct tg_alert *a);
+void metrics_action(struct metrics *m, const char *action, const char *result);
+/* tollgate_events_total{event}: records of each kind decoded from the kernel. */
+void metrics_event(struct metrics *m, const char *event);
+
+/* Gauges and counters read at scrape time. */
+struct metrics_health {
+	uint64_t ringbuf_drops;
+	uint64_t probe_attach_errors;
+	uint64_t tracked_cgroups;
+	uint64_t state_evictions;
+};
+
+/* Render everything; returns a malloc'd NUL-terminated buffer (NULL on ENOMEM). */
+char *metrics_render(struct metrics *m, const struct metrics_health *h, size_t *len);
+
+/* Series held now (for status and tests). */
+uint64_t metrics_series(const struct metrics *m);
+
+#endif
