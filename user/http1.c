@@ -100,7 +100,7 @@ static int valid_host(struct http_span h)
 	for (size_t i = 0; i < h.n; i++) {
 		unsigned char c = (unsigned char)h.p[i];
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      strchr("-._~:[]%!$&'()*+,;=", c)))
+		      (c && strchr("-._~:[]%!$&'()*+,;=", c))))
 			return 0;
 	}
 	return 1;
