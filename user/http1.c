@@ -162,7 +162,7 @@ static void request_field(void *ctx, struct http_span name, struct http_span val
 		int64_t v = parse_digits(value.p, value.n);
 		if (r->content_length == -1 && v >= 0)
 			r->content_length = v;
-		else if (r->content_length != v)
+		else if (r->content_length != v || v < 0)
 			r->content_length = -2; /* conflicting: invalid (6.3) */
 	} else if (http_span_ieq(name, "transfer-encoding")) {
 		r->chunked = te_chunked(value);
@@ -293,7 +293,7 @@ static void response_field(void *ctx, struct http_span name, struct http_span va
 		int64_t v = parse_digits(value.p, value.n);
 		if (r->content_length == -1 && v >= 0)
 			r->content_length = v;
-		else if (r->content_length != v)
+		else if (r->content_length != v || v < 0)
 			r->content_length = -2;
 	} else if (http_span_ieq(name, "transfer-encoding")) {
 		r->chunked = te_chunked(value);
