@@ -62,6 +62,14 @@ static int parse_version(const char *p, size_t n)
 	return 0;
 }
 
+/* Could @p/@n be the start of "HTTP/1.0" or "HTTP/1.1" (a request line cut off in it)? */
+static int version_prefix(const char *p, size_t n)
+{
+	if (n > 8 || memcmp(p, "HTTP/1.", n < 7 ? n : 7) != 0)
+		return 0;
+	return n < 8 || p[7] == '0' || p[7] == '1';
+}
+
 /* 1*DIGIT, no sign, no overflow past 2^62; -1 when invalid */
 static int64_t parse_digits(const char *p, size_t n)
 {
@@ -252,7 +260,7 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
 	if (le < 0) {
 		if (!more)
 			return HTTP1_BAD;
-		llen = n; /* cut off inside the request line */
+		llen = trim_cr(buf, n); /* cut off inside the request line */
 	} else {
 		llen = trim_cr(buf, (size_t)le);
 	}
@@ -263,7 +271,8 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
 		return HTTP1_BAD;
 	r->target = (struct http_span){buf + ts, te - ts};
 	if (le < 0) {
-		if (te != llen)
+		/* cut off in the target, or after it in the version */
+		if (te != llen && (buf[te] != ' ' || !version_prefix(buf + te + 1, llen - te - 1)))
 			return HTTP1_BAD;
 		r->line_truncated = 1;
 		split_target(r);
