@@ -494,16 +494,22 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 			return;
 		enqueue(f, c, q);
 		request_seen(f, c, q);
-		if (res != HTTP1_COMPLETE || r.chunked || r.content_length < 0)
+		/* a request with neither Content-Length nor Transfer-Encoding has no body
+		 * (RFC 9112 6.3); an invalid or conflicting Content-Length is unknown */
+		int64_t body = r.content_length;
+		if (body < 0 && !r.n_headers_dropped && !http1_header(&r, "content-length") &&
+		    !http1_header(&r, "transfer-encoding"))
+			body = 0;
+		if (res != HTTP1_COMPLETE || r.chunked || body < 0)
 			return;
-		size_t next = off + r.header_len + (size_t)r.content_length;
+		size_t next = off + r.header_len + (size_t)body;
 		if (next >= cap || next <= off)
 			return;
 		size_t n = cap - next < TG_PEEK_LEN ? cap - next : TG_PEEK_LEN;
 		if (tg_classify((const __u8 *)buf + next, (__u32)n) != TG_KIND_REQUEST)
 			return;
 		/* pipelined: the requests before this one were complete, so their size is known */
-		q->bytes = r.header_len + (uint64_t)r.content_length;
+		q->bytes = r.header_len + (uint64_t)body;
 		off = next;
 	}
 }
