@@ -25,7 +25,7 @@ static inline int tg__is_upper(__u8 c)
  * @p: the first min(n, TG_PEEK_LEN) bytes of the payload
  * @n: how many bytes of @p are valid (0..TG_PEEK_LEN)
  *
- * Returns an enum tg_kind. A request needs a method of 3 to 7 upper-case letters (the
+ * Returns an enum tg_kind. A request needs a method of 3 to 8 upper-case letters (the
  * registered methods GET .. OPTIONS, PROPFIND, and extension methods of that shape) followed
  * by one SP and the first byte of a request-target: '/', '*', or a letter (absolute-form or
  * authority-form). Anything shorter than 5 bytes is OTHER: it cannot be told from binary.
@@ -43,12 +43,12 @@ static inline int tg_classify(const __u8 *p, __u32 n)
 		return TG_KIND_RESPONSE;
 	if (n < 5)
 		return TG_KIND_OTHER;
-	for (i = 0; i < 8 && i < n; i++) {
+	for (i = 0; i < 9 && i < n; i++) {
 		if (!tg__is_upper(p[i]))
 			break;
 		mlen++;
 	}
-	if (mlen < 3 || mlen > 7 || mlen + 1 >= n || p[mlen] != ' ')
+	if (mlen < 3 || mlen > 8 || mlen + 1 >= n || p[mlen] != ' ')
 		return TG_KIND_OTHER;
 	{
 		__u8 t = p[mlen + 1];

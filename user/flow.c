@@ -129,7 +129,7 @@ static void obs_base(struct flow *f, struct tg_obs *o, int type, uint64_t ts, ui
 	o->cgroup = f->cfg.cgroup ? f->cfg.cgroup(f->cfg.ctx, cg) : NULL;
 	o->pid = pid;
 	o->tid = tid;
-	memcpy(o->comm, comm, sizeof(o->comm));
+	memcpy(o->comm, comm, TG_COMM_LEN); /* o->comm[TG_COMM_LEN] stays 0 */
 	o->retry_after_s = -1;
 	o->latency_ms = -1;
 }
@@ -492,18 +492,30 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 		struct preq *q = make_req(&r, h, off == 0 ? p->len : p->len - off);
 		if (!q)
 			return;
+		/* a request with neither Content-Length nor Transfer-Encoding has no body
+		 * (RFC 9112 6.3); an invalid or conflicting Content-Length is unknown */
+		int64_t body = r.content_length;
+		if (body < 0 && !r.n_headers_dropped && !http1_header(&r, "content-length") &&
+		    !http1_header(&r, "transfer-encoding"))
+			body = 0;
+		size_t next = 0;
+		if (res == HTTP1_COMPLETE && !r.chunked && body >= 0)
+			next = off + r.header_len + (size_t)body;
+		if (next > off && next < cap) {
+			size_t n = cap - next < TG_PEEK_LEN ? cap - next : TG_PEEK_LEN;
+			if (tg_classify((const __u8 *)buf + next, (__u32)n) == TG_KIND_REQUEST)
+				/* pipelined: this one was complete, so its size is known; set
+				 * before request_seen() reports it */
+				q->bytes = r.header_len + (uint64_t)body;
+			else
+				next = 0;
+		} else {
+			next = 0;
+		}
 		enqueue(f, c, q);
 		request_seen(f, c, q);
-		if (res != HTTP1_COMPLETE || r.chunked || r.content_length < 0)
+		if (!next)
 			return;
-		size_t next = off + r.header_len + (size_t)r.content_length;
-		if (next >= cap || next <= off)
-			return;
-		size_t n = cap - next < TG_PEEK_LEN ? cap - next : TG_PEEK_LEN;
-		if (tg_classify((const __u8 *)buf + next, (__u32)n) != TG_KIND_REQUEST)
-			return;
-		/* pipelined: the requests before this one were complete, so their size is known */
-		q->bytes = r.header_len + (uint64_t)r.content_length;
 		off = next;
 	}
 }

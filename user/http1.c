@@ -62,6 +62,14 @@ static int parse_version(const char *p, size_t n)
 	return 0;
 }
 
+/* Could @p/@n be the start of "HTTP/1.0" or "HTTP/1.1" (a request line cut off in it)? */
+static int version_prefix(const char *p, size_t n)
+{
+	if (n > 8 || memcmp(p, "HTTP/1.", n < 7 ? n : 7) != 0)
+		return 0;
+	return n < 8 || p[7] == '0' || p[7] == '1';
+}
+
 /* 1*DIGIT, no sign, no overflow past 2^62; -1 when invalid */
 static int64_t parse_digits(const char *p, size_t n)
 {
@@ -100,7 +108,7 @@ static int valid_host(struct http_span h)
 	for (size_t i = 0; i < h.n; i++) {
 		unsigned char c = (unsigned char)h.p[i];
 		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      strchr("-._~:[]%!$&'()*+,;=", c)))
+		      (c && strchr("-._~:[]%!$&'()*+,;=", c))))
 			return 0;
 	}
 	return 1;
@@ -162,7 +170,7 @@ static void request_field(void *ctx, struct http_span name, struct http_span val
 		int64_t v = parse_digits(value.p, value.n);
 		if (r->content_length == -1 && v >= 0)
 			r->content_length = v;
-		else if (r->content_length != v)
+		else if (r->content_length != v || v < 0)
 			r->content_length = -2; /* conflicting: invalid (6.3) */
 	} else if (http_span_ieq(name, "transfer-encoding")) {
 		r->chunked = te_chunked(value);
@@ -252,7 +260,7 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
 	if (le < 0) {
 		if (!more)
 			return HTTP1_BAD;
-		llen = n; /* cut off inside the request line */
+		llen = trim_cr(buf, n); /* cut off inside the request line */
 	} else {
 		llen = trim_cr(buf, (size_t)le);
 	}
@@ -263,7 +271,8 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
 		return HTTP1_BAD;
 	r->target = (struct http_span){buf + ts, te - ts};
 	if (le < 0) {
-		if (te != llen)
+		/* cut off in the target, or after it in the version */
+		if (te != llen && (buf[te] != ' ' || !version_prefix(buf + te + 1, llen - te - 1)))
 			return HTTP1_BAD;
 		r->line_truncated = 1;
 		split_target(r);
@@ -293,7 +302,7 @@ static void response_field(void *ctx, struct http_span name, struct http_span va
 		int64_t v = parse_digits(value.p, value.n);
 		if (r->content_length == -1 && v >= 0)
 			r->content_length = v;
-		else if (r->content_length != v)
+		else if (r->content_length != v || v < 0)
 			r->content_length = -2;
 	} else if (http_span_ieq(name, "transfer-encoding")) {
 		r->chunked = te_chunked(value);

@@ -50,7 +50,7 @@ struct http_request {
 	struct http_span host;   /* Host field, or the authority of absolute-form (3.2.2) */
 	int form;                /* enum http1_target_form */
 	int version;             /* 10 or 11; 0 when the request line was cut off */
-	int line_truncated;      /* the request line itself was cut off: target is a prefix */
+	int line_truncated;      /* the request line itself was cut off: target may be a prefix */
 	int64_t content_length;  /* -1: absent or invalid (RFC 9112 6.3) */
 	int chunked;             /* Transfer-Encoding ends in chunked */
 	size_t header_len;       /* bytes of the head incl. the empty line; 0 unless COMPLETE */

@@ -300,6 +300,11 @@ int rfc3339_parse(const char *s, uint64_t *ns)
 		return -EINVAL;
 	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60 || Y < 1970)
 		return -EINVAL;
+	/* RFC 3339 5.7: the day must exist in its month (timegm would roll it over) */
+	static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+	if (D > mdays[M - 1] + (M == 2 && leap))
+		return -EINVAL;
 	i = 19;
 	if (s[i] == '.') {
 		uint64_t scale = 100000000ULL;
