@@ -9,6 +9,12 @@
 .SUFFIXES:
 
 BUILD    ?= build
+DESTDIR  ?=
+SYSCONFDIR ?= /etc
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+HOOKSDIR ?= $(PREFIX)/share/containers/oci/hooks.d
+DOCDIR   ?= $(PREFIX)/share/doc/tollgate
+DATADIR  ?= $(PREFIX)/share/tollgate
 CC       ?= gcc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
@@ -112,6 +118,23 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory integration
+
+# Binary, default policy (kept if one is there), Prometheus rules, Grafana dashboard,
+# systemd unit, OCI hooks.d entry, README.
+install: $(BUILD)/tollgate
+	install -D -m 0755 $(BUILD)/tollgate $(DESTDIR)$(PREFIX)/bin/tollgate
+	install -D -m 0644 scripts/deploy/prometheus-rules.yml $(DESTDIR)$(DATADIR)/prometheus-rules.yml
+	install -D -m 0644 scripts/deploy/grafana-dashboard.json $(DESTDIR)$(DATADIR)/grafana-dashboard.json
+	install -D -m 0644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/tollgate
+	test -e $(DESTDIR)$(SYSCONFDIR)/tollgate/policy.yaml || \
+		$(BUILD)/tollgate policy show > $(DESTDIR)$(SYSCONFDIR)/tollgate/policy.yaml
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(HOOKSDIR)
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+		-e 's|@DOCDIR@|$(DOCDIR)|g' scripts/deploy/tollgate.service \
+		> $(DESTDIR)$(UNITDIR)/tollgate.service
+	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' scripts/deploy/oci-hook.json \
+		> $(DESTDIR)$(HOOKSDIR)/tollgate.json
 
 clean:
 	rm -rf $(BUILD)
