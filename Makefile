@@ -27,7 +27,7 @@ WARN      := -Wall -Wextra -Werror
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
              -I/usr/include/capstone
-LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone
+LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone -lm
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
               -Wno-unused-parameter \
               -MMD -MP -Iinclude -I$(BUILD)
