@@ -10,5 +10,7 @@
 #define TOLLGATE_VERSION "0.1.0"
 
 int cmd_run(int argc, char **argv);
+int cmd_replay(int argc, char **argv);  /* replay.c */
+int cmd_policy(int argc, char **argv);  /* policy.c */
 
 #endif

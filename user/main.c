@@ -16,7 +16,9 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{"run", cmd_run, "capture outbound HTTP(S) per cgroup and write JSON lines"},
+	{"run", cmd_run, "capture outbound HTTP(S) per cgroup, detect, write JSON lines"},
+	{"replay", cmd_replay, "run the detectors over recorded JSON lines"},
+	{"policy", cmd_policy, "show the built-in detection policy or check a policy file"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 	{NULL, NULL, NULL},

@@ -3,8 +3,10 @@
  * run.c - `tollgate run`: load, attach, and drive the pipeline from one epoll loop.
  *
  *   ring buffer --> decode --> flow (connections, HTTP) --> observations --> JSON lines
+ *        |                                                     \--> detectors --> alerts
  *        \--> exec/exit records --> tls_probe (attach uprobes to new programs)
- *   timerfd tick (1 s): kernel counters (drops), UDP send counts, idle responses, rescans
+ *   timerfd tick (1 s): kernel counters (drops), UDP send counts, idle responses, rescans,
+ *                       detector cool-down summaries
  *   signalfd: SIGINT/SIGTERM stop the loop; cleanup detaches everything.
  */
 #include <bpf/bpf.h>
@@ -25,9 +27,11 @@
 #include "cgroup.h"
 #include "cmd.h"
 #include "decode.h"
+#include "detect.h"
 #include "flow.h"
 #include "loader.h"
 #include "log.h"
+#include "policy.h"
 #include "sink_jsonl.h"
 #include "tls_probe.h"
 #include "util.h"
@@ -47,6 +51,8 @@ struct run {
 	struct flow *flow;
 	struct cgroup_cache *cg;
 	struct jsonl_sink out;
+	struct policy *policy;
+	struct detect *det;
 	struct ring_buffer *rb;
 	struct udp_seen *udp;
 	uint64_t udp_gen;
@@ -62,6 +68,7 @@ struct run_opts {
 	char cgroup_args[LOADER_MAX_CGROUPS][PATH_MAX];
 	int ncgroups;
 	const char *json;
+	const char *policy;
 	uint64_t capture_bytes;
 	uint64_t ringbuf_kb;
 	unsigned disabled_hooks;
@@ -76,7 +83,9 @@ static void usage_run(FILE *f)
 		"  --cgroup PATH        watch this cgroup and its descendants (repeatable); PATH is\n"
 		"                       a directory under the cgroup2 mount or a path relative to\n"
 		"                       it. Default: the whole host (the cgroup2 root)\n"
-		"  --json FILE|-        write events to FILE (default -, standard output)\n"
+		"  --json FILE|-        write events and alerts to FILE (default -, standard output)\n"
+		"  --policy FILE        detection policy (YAML, docs/policy.md); default: the\n"
+		"                       built-in policy (`tollgate policy show`)\n"
 		"  --capture-bytes N    bytes copied from each HTTP message head, %d..%d\n"
 		"                       (default %d)\n"
 		"  --ringbuf-kb N       ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
@@ -94,6 +103,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	static const struct option lo[] = {
 		{"cgroup", required_argument, 0, 'c'},
 		{"json", required_argument, 0, 'j'},
+		{"policy", required_argument, 0, 'P'},
 		{"capture-bytes", required_argument, 0, 'b'},
 		{"ringbuf-kb", required_argument, 0, 'r'},
 		{"disable-hook", required_argument, 0, 'd'},
@@ -121,6 +131,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'j':
 			o->json = optarg;
+			break;
+		case 'P':
+			o->policy = optarg;
 			break;
 		case 'b':
 			if (parse_u64(optarg, TG_CAP_MIN, TG_CAP_MAX, &o->capture_bytes)) {
@@ -182,6 +195,13 @@ static void on_obs(void *ctx, const struct tg_obs *o)
 {
 	struct run *r = ctx;
 	jsonl_obs(&r->out, o);
+	detect_obs(r->det, o);
+}
+
+static void on_alert(void *ctx, const struct tg_alert *a)
+{
+	struct run *r = ctx;
+	jsonl_alert(&r->out, a);
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -301,6 +321,7 @@ static void tick(struct run *r)
 	report_drops(r);
 	report_udp(r);
 	flow_tick(r->flow, now);
+	detect_tick(r->det, now_real_ns());
 	if (r->tls)
 		tls_probes_tick(r->tls, now);
 }
@@ -343,6 +364,14 @@ static void summary(struct run *r)
 		(unsigned long long)r->kcnt[TG_CNT_RINGBUF_DROPS], (unsigned long long)dec,
 		(unsigned long long)r->out.lost_lines, (unsigned long long)fs->bad_heads,
 		(unsigned long long)r->kcnt[TG_CNT_TLS_NON_HTTP]);
+	const struct detect_stats *ds = detect_stats(r->det);
+	uint64_t ev = 0;
+	for (int i = 0; i < DT_MAX; i++)
+		ev += ds->evictions[i];
+	tg_info("detectors: %llu alerts (%llu cool-down summaries, %llu matches suppressed), "
+		"%llu state evictions",
+		(unsigned long long)ds->alerts, (unsigned long long)ds->summaries,
+		(unsigned long long)ds->suppressed, (unsigned long long)ev);
 	if (r->tls) {
 		const struct tls_probe_stats *ts = tls_probes_stats(r->tls);
 		tg_info("tls: %llu files with a TLS API, %llu attach errors",
@@ -398,6 +427,25 @@ int cmd_run(int argc, char **argv)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return 1;
+	if (o.policy) {
+		err = policy_load_file(o.policy, &r->policy, NULL, NULL);
+		if (err) {
+			if (err != -EINVAL)
+				tg_err("--policy %s: %s", o.policy, strerror(-err));
+			free(r);
+			return 2;
+		}
+	} else if (!(r->policy = policy_default())) {
+		free(r);
+		return 1;
+	}
+	r->det = detect_new(r->policy, on_alert, r);
+	if (!r->det) {
+		tg_err("detectors: %s", strerror(errno));
+		policy_free(r->policy);
+		free(r);
+		return 1;
+	}
 	r->clock_off = realtime_offset_ns();
 	r->cg = cgcache_new(root);
 	struct flow_config fc = {.emit = on_obs, .cgroup = cg_path, .ctx = r};
@@ -457,6 +505,8 @@ int cmd_run(int argc, char **argv)
 	ev.data.fd = tfd;
 	epoll_ctl(efd, EPOLL_CTL_ADD, tfd, &ev);
 
+	tg_info("detection policy: %s (%u overrides, %u prices)", r->policy->source,
+		r->policy->noverrides, r->policy->nprices);
 	tg_info("watching %s; writing JSON lines to %s",
 		o.ncgroups ? "the given cgroups" : "every cgroup on the host",
 		strcmp(o.json, "-") ? o.json : "stdout");
@@ -499,6 +549,7 @@ int cmd_run(int argc, char **argv)
 	report_drops(r);
 	report_udp(r);
 	flow_drain(r->flow);
+	detect_flush(r->det);
 	jsonl_flush(&r->out, 0);
 	summary(r);
 out:
@@ -513,6 +564,8 @@ out:
 	loader_close(&r->ld);
 	jsonl_close(&r->out);
 	flow_free(r->flow);
+	detect_free(r->det);
+	policy_free(r->policy);
 	cgcache_free(r->cg);
 	struct udp_seen *s, *tmp;
 	HASH_ITER(hh, r->udp, s, tmp) {
