@@ -410,9 +410,10 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 		d->st.nomem++;
 		return 1;
 	}
-	if (created)
-		q->hs->first_ns = q->ts;
 	if (created || q->hs->profile != q->cg->profile) {
+		/* new, or its cgroup changed profile: windows of another width start over */
+		memset((char *)q->hs + sizeof(q->hs->h), 0, sizeof(*q->hs) - sizeof(q->hs->h));
+		q->hs->first_ns = q->ts;
 		q->hs->profile = q->cg->profile;
 		q->hs->allowed = (uint8_t)policy_host_allowed(q->pr, q->host);
 	}
@@ -426,6 +427,7 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 		return 1;
 	}
 	if (created || q->ep->profile != q->cg->profile) {
+		memset((char *)q->ep + sizeof(q->ep->h), 0, sizeof(*q->ep) - sizeof(q->ep->h));
 		q->ep->profile = q->cg->profile;
 		q->ep->allowed = (uint8_t)policy_endpoint_allowed(q->pr, q->endpoint);
 		q->ep->is_obs = (uint8_t)policy_is_observability(q->r, q->tpl);

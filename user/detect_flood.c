@@ -326,7 +326,7 @@ static void growth(struct detect *d, const struct det_req *q)
 	if (last < c->min_requests)
 		return;
 	/* the baseline must have been watched in full: no growth from "before we looked" */
-	if (back_s(q->ts, (uint32_t)span) < cg->first_ns)
+	if ((q->ts / w - (nw + nb - 1)) * w < cg->first_ns)
 		return;
 	base = win32_sum_range(cg->g_epoch, cg->g, GROWTH_NB + 1, w, q->ts, nw, nw + nb - 1);
 	double ratio = ((double)last / nw) / ((double)(base ? base : 1) / nb);
@@ -398,9 +398,9 @@ static void cost(struct detect *d, const struct det_req *q)
 	else
 		snprintf(d->detail, sizeof(d->detail),
 			 "%.2f USD in %u s over %llu priced requests: %.1fx the cgroup's baseline of "
-			 "%.2f USD per %u s (%u h of history)",
+			 "%.2f USD per %u s (%u min of history)",
 			 spend, c->b.window_s, (unsigned long long)reqs, spend / base, base,
-			 c->b.window_s, (unsigned)(used * wb / NS / 3600));
+			 c->b.window_s, (unsigned)(used * wb / NS / 60));
 	a->detail = d->detail;
 	det_emit(d, q, a, SCOPE_CGROUP);
 }

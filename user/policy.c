@@ -628,7 +628,9 @@ static int parse_value(struct pctx *c, const struct pkey *k, yaml_node_t *n, cha
 		if (!plain(n))
 			return expect(c, n, path, "an integer");
 		e = parse_u64(scalar(n), 0, UINT64_MAX, &u);
-		if (e == -EINVAL)
+		if (e == -EINVAL && scalar(n)[0] == '-' && !parse_u64(scalar(n) + 1, 0, UINT64_MAX, &u))
+			e = -ERANGE; /* a negative integer */
+		else if (e == -EINVAL)
 			return expect(c, n, path, "an integer");
 		if (e || (double)u < k->min || (double)u > k->max) {
 			perr(c, n, path, "%s is out of range (%.0f..%.0f)", scalar(n), k->min, k->max);
