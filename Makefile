@@ -97,6 +97,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libtollgate.a
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(BUILD)/san/libtollgate.a \
 		$(LDLIBS) -lcmocka
 
+# Detector benchmark (scripts/bench-detect.sh): optimized, no sanitizers.
+$(BUILD)/bench-detect: tests/bench/bench_detect.c $(BUILD)/libtollgate.a
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtollgate.a $(LDLIBS)
+
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
@@ -114,4 +119,5 @@ test: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d \
+		     $(BUILD)/*.d)

@@ -421,6 +421,9 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 		d->st.allowed++;
 		return 1;
 	}
+	/* responses need the endpoint's state only for its allow-list flag */
+	if (o->type == OBS_RESPONSE && !q->pr->allow.endpoints.n)
+		return 0;
 	q->ep = lru_get(&d->t[DT_ENDPOINTS], o->cgroup_id, q->ep_h, &created);
 	if (!q->ep) {
 		d->st.nomem++;

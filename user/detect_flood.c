@@ -44,17 +44,20 @@ static uint64_t back_s(uint64_t ts, uint32_t s)
 	return ts > (uint64_t)s * NS ? ts - (uint64_t)s * NS : 0;
 }
 
-/*
- * The first event a window counts: the later of the start of its oldest non-empty bucket
- * and the first event added since the window was last empty (*@first, updated here with
- * @ts when @n, the count including this event, is 1).
- */
-static uint64_t win_first(uint64_t *first, uint64_t n, uint64_t ts, uint32_t epoch,
-			  const uint32_t *slots, unsigned nslots, uint64_t w)
+/* Note the first event added since the window was last empty: @n is the count including
+ * the event at @ts. */
+static void note_first(uint64_t *first, uint64_t n, uint64_t ts)
 {
 	if (n == 1 || !*first)
 		*first = ts;
-	return first_in(win32_first_ns(epoch, slots, nslots, w, ts), *first);
+}
+
+/* The first event a window counts: the later of the start of its oldest non-empty bucket
+ * and the first event since it was last empty. */
+static uint64_t win_first(uint64_t first, uint64_t ts, uint32_t epoch, const uint32_t *slots,
+			  unsigned nslots, uint64_t w)
+{
+	return first_in(win32_first_ns(epoch, slots, nslots, w, ts), first);
 }
 
 /* ---- volume ---- */
@@ -70,11 +73,11 @@ static void volume(struct detect *d, const struct det_req *q)
 		return;
 	win32_add(&h->vol_epoch, h->vol, VOL_NB + 1, w, q->ts, 1);
 	n = win32_sum(h->vol_epoch, h->vol, VOL_NB + 1, w, q->ts);
-	uint64_t first = win_first(&h->vol_first, n, q->ts, h->vol_epoch, h->vol, VOL_NB + 1, w);
+	note_first(&h->vol_first, n, q->ts);
 	if (n < c->threshold || !(a = det_match(d, q, RULE_VOLUME, q->host_h, n, (double)n)))
 		return;
 	a->threshold = c->threshold;
-	a->first_ts_ns = first;
+	a->first_ts_ns = win_first(h->vol_first, q->ts, h->vol_epoch, h->vol, VOL_NB + 1, w);
 	snprintf(d->detail, sizeof(d->detail), "%llu requests to %s in %u s",
 		 (unsigned long long)n, q->host, c->b.window_s);
 	a->detail = d->detail;
@@ -99,11 +102,11 @@ static void rapid(struct detect *d, const struct det_req *q)
 		return;
 	win32_add(&e->rp_epoch, e->rp, RAPID_NB + 1, w, q->ts, 1);
 	n = win32_sum(e->rp_epoch, e->rp, RAPID_NB + 1, w, q->ts);
-	uint64_t first = win_first(&e->rp_first, n, q->ts, e->rp_epoch, e->rp, RAPID_NB + 1, w);
+	note_first(&e->rp_first, n, q->ts);
 	if (n < c->threshold || !(a = det_match(d, q, RULE_RAPID, q->ep_h, n, (double)n)))
 		return;
 	a->threshold = c->threshold;
-	a->first_ts_ns = first;
+	a->first_ts_ns = win_first(e->rp_first, q->ts, e->rp_epoch, e->rp, RAPID_NB + 1, w);
 	snprintf(d->detail, sizeof(d->detail),
 		 "%llu requests to %s in %u s, each less than %u ms after the one before",
 		 (unsigned long long)n, q->endpoint, c->b.window_s, c->max_gap_ms);
@@ -123,8 +126,7 @@ static void rate_limit_response(const struct det_req *q)
 	if (q->o->status != 429)
 		return;
 	win32_add(&h->rl_epoch, h->rl, RL_NB + 1, w, q->ts, 1);
-	win_first(&h->rl_first, win32_sum(h->rl_epoch, h->rl, RL_NB + 1, w, q->ts), q->ts,
-		  h->rl_epoch, h->rl, RL_NB + 1, w);
+	note_first(&h->rl_first, win32_sum(h->rl_epoch, h->rl, RL_NB + 1, w, q->ts), q->ts);
 	if (q->ts > h->last429_ns)
 		h->last429_ns = q->ts;
 }
@@ -144,8 +146,7 @@ static void rate_limit_request(struct detect *d, const struct det_req *q)
 	if (n < c->threshold || !(a = det_match(d, q, RULE_RATE_LIMIT, q->host_h, n, (double)n)))
 		return;
 	a->threshold = c->threshold;
-	a->first_ts_ns = first_in(win32_first_ns(h->rl_epoch, h->rl, RL_NB + 1, w, q->ts),
-				  h->rl_first);
+	a->first_ts_ns = win_first(h->rl_first, q->ts, h->rl_epoch, h->rl, RL_NB + 1, w);
 	snprintf(d->detail, sizeof(d->detail),
 		 "%llu responses 429 Too Many Requests from %s in %u s, and the cgroup keeps "
 		 "sending",
@@ -273,11 +274,11 @@ static void parallel_request(struct detect *d, const struct det_req *q)
 		return;
 	win32_add(&h->par_epoch, h->par, PAR_NB + 1, w, q->ts, 1);
 	n = win32_sum(h->par_epoch, h->par, PAR_NB + 1, w, q->ts);
-	uint64_t first = win_first(&h->par_first, n, q->ts, h->par_epoch, h->par, PAR_NB + 1, w);
+	note_first(&h->par_first, n, q->ts);
 	if (n < c->threshold || !(a = det_match(d, q, RULE_PARALLEL, q->host_h, n, (double)n)))
 		return;
 	a->threshold = c->threshold;
-	a->first_ts_ns = first;
+	a->first_ts_ns = win_first(h->par_first, q->ts, h->par_epoch, h->par, PAR_NB + 1, w);
 	snprintf(d->detail, sizeof(d->detail),
 		 "%llu requests sent to %s in %u s while more than %u were in flight (now %llu)",
 		 (unsigned long long)n, q->host, c->b.window_s, c->concurrency,
@@ -367,6 +368,8 @@ static void cost(struct detect *d, const struct det_req *q)
 
 	if (spend > c->max_usd) {
 		limit = c->max_usd;
+	} else if (spend < c->min_usd) {
+		return; /* the ratio test cannot pass: skip the baseline sum */
 	} else {
 		/* baseline: baseline buckets wholly before this window and after the cgroup was
 		 * first seen, averaged per window_s */

@@ -251,6 +251,8 @@ static void data_volume(struct detect *d, const struct det_req *q)
 	cur = win64_sum(cg->v_epoch, cg->v, DV_NB + 1, w, q->ts);
 	if (cur > c->max_bytes) {
 		limit = (double)c->max_bytes;
+	} else if ((double)cur <= c->baseline_ratio * (double)c->min_baseline_bytes) {
+		return; /* the ratio test cannot pass: skip the baseline sum */
 	} else {
 		unsigned k0 = (unsigned)((c->b.window_s * NS + wb - 1) / wb) + 1;
 		uint64_t sum = 0, now_b = q->ts / wb;

@@ -34,6 +34,11 @@
 #define SAMPLE_LEN 104 /* request target in a sample, NUL included */
 #define NSAMPLES 8     /* recent request targets kept per cgroup */
 
+_Static_assert(!(ENUM_IDS_MAX & (ENUM_IDS_MAX - 1)) && !(PAGE_VALUES_MAX & (PAGE_VALUES_MAX - 1)) &&
+		       !(CROSS_TPL_MAX & (CROSS_TPL_MAX - 1)) &&
+		       !(OBS_TARGETS_MAX & (OBS_TARGETS_MAX - 1)) && ENUM_IDS_MAX <= 128,
+	       "dset capacities are powers of two <= 128");
+
 struct det_sample {
 	uint32_t host_h, ep_h; /* low 32 bits of the hashes, to pick samples per key */
 	char target[SAMPLE_LEN];

@@ -20,17 +20,26 @@ static inline uint32_t hslot(const struct lru *t, uint64_t k1, uint64_t k2)
 	return (uint32_t)(h >> 32) & t->mask;
 }
 
+/* Index slots for a table of @n entries: a power of two >= 2n (load <= 1/2), >= 64. */
+static uint64_t slots_for(uint64_t n)
+{
+	uint64_t slots = 64;
+
+	while (slots < 2 * n)
+		slots <<= 1;
+	return slots;
+}
+
 int lru_init(struct lru *t, uint32_t cap, size_t esize)
 {
-	uint64_t slots = 16;
-
 	memset(t, 0, sizeof(*t));
 	if (!cap || esize < sizeof(struct lru_hdr) || esize > (1u << 20) || cap > (1u << 30))
 		return -EINVAL;
-	while (slots < 2ULL * cap)
-		slots <<= 1;
 	t->cap = cap;
 	t->esize = (uint32_t)((esize + 7) & ~(size_t)7);
+	/* the index starts small and doubles with the table, so a small working set stays
+	 * in cache however large the cap */
+	uint64_t slots = slots_for(cap < 512 ? cap : 512);
 	t->mask = (uint32_t)(slots - 1);
 	t->index = calloc(slots, sizeof(*t->index));
 	t->chunks = calloc((cap + LRU_CHUNK - 1) / LRU_CHUNK, sizeof(*t->chunks));
@@ -152,6 +161,25 @@ static void remove_entry(struct lru *t, struct lru_hdr *h, uint32_t no1)
 	t->count--;
 }
 
+/* Double the index (entries stay where they are). Returns 0 or -ENOMEM. */
+static int grow_index(struct lru *t)
+{
+	uint64_t slots = (uint64_t)(t->mask + 1) * 2;
+	uint32_t *old = t->index, *idx = calloc(slots, sizeof(*idx));
+	int found;
+
+	if (!idx)
+		return -ENOMEM;
+	t->index = idx;
+	t->mask = (uint32_t)(slots - 1);
+	for (uint32_t no1 = t->head; no1; no1 = ent(t, no1)->next) {
+		struct lru_hdr *h = ent(t, no1);
+		t->index[probe(t, h->k1, h->k2, &found)] = no1;
+	}
+	free(old);
+	return 0;
+}
+
 void *lru_get(struct lru *t, uint64_t k1, uint64_t k2, int *created)
 {
 	struct lru_hdr *h;
@@ -168,6 +196,8 @@ void *lru_get(struct lru *t, uint64_t k1, uint64_t k2, int *created)
 		h = ent(t, no1);
 		remove_entry(t, h, no1);
 		t->evictions++;
+	} else if (2ULL * (t->count + 1) > (uint64_t)t->mask + 1 && grow_index(t)) {
+		return NULL;
 	} else if (t->free_list) {
 		no1 = t->free_list;
 		h = ent(t, no1);
@@ -224,5 +254,6 @@ size_t lru_mem(const struct lru *t)
 size_t lru_mem_max(const struct lru *t)
 {
 	uint32_t chunks = (t->cap + LRU_CHUNK - 1) / LRU_CHUNK;
-	return (size_t)(t->mask + 1) * sizeof(*t->index) + (size_t)chunks * LRU_CHUNK * t->esize;
+	return (size_t)slots_for(t->cap) * sizeof(*t->index) +
+	       (size_t)chunks * LRU_CHUNK * t->esize;
 }

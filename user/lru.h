@@ -8,8 +8,9 @@
  * entries live; creating one more evicts the least recently used (counted in evictions).
  * Memory: entries are allocated in chunks of LRU_CHUNK as the table grows, never freed
  * until lru_free, so once a table has grown to its working size lookups and inserts do not
- * allocate. The index (open addressing, linear probing, 4 bytes a slot, 2 slots per entry
- * of capacity) is allocated at lru_init. Bytes per entry: entry size + 8 (index).
+ * allocate. The index (open addressing, linear probing, 4 bytes a slot) doubles as the
+ * table grows, keeping at least 2 slots per entry: at most 4 slots (16 bytes) per entry
+ * when full, 2 (8 bytes) right after a doubling. Bytes per entry: entry size + up to 16.
  * Entry pointers stay valid until the entry is evicted or deleted.
  */
 #ifndef TG_LRU_H

@@ -46,6 +46,7 @@ enum rule_id {
 #define PAGE_VALUES_MAX 32 /* pagination: paging values per (cgroup, endpoint) */
 #define CROSS_TPL_MAX 16   /* cross_endpoint: templates per (cgroup, host) */
 #define OBS_TARGETS_MAX 32 /* observability_api: request targets per cgroup */
+/* (powers of two: window.h's dset indexes with a mask) */
 
 struct strlist {
 	char **v;

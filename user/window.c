@@ -19,8 +19,11 @@ static inline int32_t ahead(uint32_t now, uint32_t epoch)
 		if (d >= n) {                                                              \
 			memset(slots, 0, n * sizeof(*slots));                              \
 		} else {                                                                   \
-			for (uint32_t k = 1; k <= d; k++)                                  \
-				slots[(*epoch + k) % n] = 0;                               \
+			unsigned idx = *epoch % n;                                         \
+			for (uint32_t k = 1; k <= d; k++) {                                \
+				idx = idx + 1 < n ? idx + 1 : 0;                           \
+				slots[idx] = 0;                                            \
+			}                                                                  \
 		}                                                                          \
 		*epoch = e;                                                                \
 	}
@@ -54,21 +57,14 @@ int win32_sub(uint32_t *epoch, uint32_t *slots, unsigned n, uint64_t width_ns, u
 	return 0;
 }
 
-uint64_t win32_sum_range(uint32_t epoch, const uint32_t *slots, unsigned n, uint64_t width_ns,
-			 uint64_t now_ns, unsigned from_back, unsigned to_back)
-{
-	uint32_t now = win_epoch(now_ns, width_ns);
-	uint64_t sum = 0;
-
-	for (unsigned k = 0; k < n; k++) {
-		uint32_t e = epoch - k;        /* the bucket slot (epoch - k) % n holds */
-		int32_t back = ahead(now, e);  /* buckets before now's */
-		if (back < (int32_t)from_back || back > (int32_t)to_back)
-			continue;
-		sum += slots[e % n];
-	}
-	return sum;
-}
+/*
+ * Slot k (0 = newest) holds bucket epoch - k, at index (epoch - k) % n: walk the indexes
+ * down from epoch % n (one division per call, not one per slot). @back0 is how many
+ * buckets before now's the newest slot is: slot k is back0 + k buckets back.
+ */
+#define WIN_SUM_RANGE(T, name)                                                              	uint64_t name(uint32_t epoch, const T *slots, unsigned n, uint64_t width_ns,         		      uint64_t now_ns, unsigned from_back, unsigned to_back)                 	{                                                                                   		int64_t back0 = ahead(win_epoch(now_ns, width_ns), epoch);                  		unsigned idx = epoch % n;                                                   		uint64_t sum = 0;                                                           		for (unsigned k = 0; k < n; k++, idx = idx ? idx - 1 : n - 1) {             			int64_t back = back0 + k;                                           			if (back < (int64_t)from_back || back > (int64_t)to_back)           				continue;                                                   			sum = sum > UINT64_MAX - slots[idx] ? UINT64_MAX : sum + slots[idx]; 		}                                                                           		return sum;                                                                 	}
+WIN_SUM_RANGE(uint32_t, win32_sum_range)
+WIN_SUM_RANGE(uint64_t, win64_sum_range)
 
 uint64_t win32_sum(uint32_t epoch, const uint32_t *slots, unsigned n, uint64_t width_ns,
 		   uint64_t now_ns)
@@ -79,18 +75,16 @@ uint64_t win32_sum(uint32_t epoch, const uint32_t *slots, unsigned n, uint64_t w
 uint64_t win32_first_ns(uint32_t epoch, const uint32_t *slots, unsigned n, uint64_t width_ns,
 			uint64_t now_ns)
 {
-	uint32_t now = win_epoch(now_ns, width_ns);
+	int64_t back0 = ahead(win_epoch(now_ns, width_ns), epoch);
+	unsigned idx = epoch % n;
 	uint64_t first = 0;
 
-	for (unsigned k = 0; k < n; k++) {
-		uint32_t e = epoch - k;
-		int32_t back = ahead(now, e);
-		if (back < 0 || back > (int32_t)n - 1 || !slots[e % n])
+	for (unsigned k = 0; k < n; k++, idx = idx ? idx - 1 : n - 1) {
+		int64_t back = back0 + k;
+		if (back < 0 || back > (int64_t)n - 1 || !slots[idx])
 			continue;
 		/* the oldest: largest back; rebuild the full epoch from now_ns */
-		uint64_t start = (now_ns / width_ns - (uint64_t)back) * width_ns;
-		if (!first || start < first)
-			first = start;
+		first = (now_ns / width_ns - (uint64_t)back) * width_ns;
 	}
 	return first;
 }
@@ -110,22 +104,6 @@ int win64_add(uint32_t *epoch, uint64_t *slots, unsigned n, uint64_t width_ns, u
 	return 0;
 }
 
-uint64_t win64_sum_range(uint32_t epoch, const uint64_t *slots, unsigned n, uint64_t width_ns,
-			 uint64_t now_ns, unsigned from_back, unsigned to_back)
-{
-	uint32_t now = win_epoch(now_ns, width_ns);
-	uint64_t sum = 0;
-
-	for (unsigned k = 0; k < n; k++) {
-		uint32_t e = epoch - k;
-		int32_t back = ahead(now, e);
-		if (back < (int32_t)from_back || back > (int32_t)to_back)
-			continue;
-		sum = sum > UINT64_MAX - slots[e % n] ? UINT64_MAX : sum + slots[e % n];
-	}
-	return sum;
-}
-
 uint64_t win64_sum(uint32_t epoch, const uint64_t *slots, unsigned n, uint64_t width_ns,
 		   uint64_t now_ns)
 {
@@ -139,7 +117,7 @@ void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint32_t now_
 {
 	while (s->n && (uint32_t)(now_ms - e[s->head].ms) > window_ms &&
 	       (int32_t)(now_ms - e[s->head].ms) > 0) {
-		s->head = (uint8_t)((s->head + 1) % cap);
+		s->head = (uint8_t)((s->head + 1) & (cap - 1));
 		s->n--;
 	}
 }
@@ -150,14 +128,15 @@ struct dset_ent *dset_add(struct dset *s, struct dset_ent *e, unsigned cap, uint
 	struct dset_ent *x;
 
 	dset_expire(s, e, cap, now_ms, window_ms);
-	for (unsigned i = 0; i < s->n; i++)
-		if (e[(s->head + i) % cap].key == key)
+	/* newest first: a key seen again is most likely a recent one */
+	for (unsigned i = s->n; i-- > 0;)
+		if (e[(s->head + i) & (cap - 1)].key == key)
 			return NULL;
 	if (s->n == cap) { /* full: the oldest goes */
-		s->head = (uint8_t)((s->head + 1) % cap);
+		s->head = (uint8_t)((s->head + 1) & (cap - 1));
 		s->n--;
 	}
-	x = &e[(s->head + s->n) % cap];
+	x = &e[(s->head + s->n) & (cap - 1)];
 	s->n++;
 	x->key = key;
 	x->ms = now_ms;

@@ -86,7 +86,8 @@ struct dset {
 	uint8_t n;    /* entries held */
 };
 
-/* Forget the entries first seen more than @window_ms before @now_ms. */
+/* Forget the entries first seen more than @window_ms before @now_ms. @cap: the entry
+ * array's length, a power of two <= 128. */
 void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint32_t now_ms,
 		 uint32_t window_ms);
 /*
@@ -100,7 +101,7 @@ struct dset_ent *dset_add(struct dset *s, struct dset_ent *e, unsigned cap, uint
 static inline struct dset_ent *dset_at(const struct dset *s, struct dset_ent *e, unsigned cap,
 				       unsigned i)
 {
-	return &e[(s->head + i) % cap];
+	return &e[(s->head + i) & (cap - 1)];
 }
 
 #endif
