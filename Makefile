@@ -4,6 +4,7 @@
 #   sudo make run   install missing packages, build, run `tollgate run` host-wide
 #   sudo make test  install missing packages, build, run unit and integration tests
 #   make unit       cmocka unit tests only (no privileges), under ASan/UBSan
+#   make replay-tests  detector replay scenarios only (no privileges)
 #   V=1             show full commands
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -42,7 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SKEL      := $(BUILD)/tollgate.skel.h
 
-.PHONY: all deps run test unit integration clean install
+.PHONY: all deps run test unit integration replay-tests clean install
 all: $(BUILD)/tollgate
 
 deps:
@@ -107,6 +108,10 @@ unit: $(UNIT_BINS)
 
 integration: $(BUILD)/tollgate
 	$(Q)python3 -m unittest discover -s tests/integration -p 'test_*.py' -v
+
+# The detector replay scenarios alone: no root, no BPF.
+replay-tests: $(BUILD)/tollgate
+	$(Q)python3 -m unittest discover -s tests/integration -p 'test_replay_*.py' -v
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all

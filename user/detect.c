@@ -132,7 +132,7 @@ static void copy_str(char *dst, size_t len, const char *s)
 static void emit_summary(struct detect *d, struct det_cool *c, uint64_t now_ns)
 {
 	struct tg_alert a;
-	char detail[200];
+	char detail[200], host[sizeof(c->is)];
 
 	memset(&a, 0, sizeof(a));
 	a.ts_ns = now_ns > c->last_ns ? now_ns : c->last_ns;
@@ -143,8 +143,9 @@ static void emit_summary(struct detect *d, struct det_cool *c, uint64_t now_ns)
 	a.cgroup = c->has_cgroup ? c->cgroup : NULL;
 	a.pid = c->pid;
 	memcpy(a.comm, c->comm, sizeof(a.comm));
-	a.host = c->has_host ? c->host : NULL;
-	a.endpoint = c->has_endpoint ? c->endpoint : NULL;
+	snprintf(host, sizeof(host), "%.*s", (int)c->host_len, c->is);
+	a.host = c->has_host ? host : NULL;
+	a.endpoint = c->has_endpoint ? c->is : NULL;
 	a.count = c->count;
 	a.value = c->value;
 	a.window_s = c->window_s;
@@ -276,9 +277,9 @@ void det_emit(struct detect *d, const struct det_req *q, struct tg_alert *a, int
 	c->has_cgroup = a->cgroup != NULL;
 	copy_str(c->cgroup, sizeof(c->cgroup), a->cgroup);
 	c->has_host = a->host != NULL;
-	copy_str(c->host, sizeof(c->host), a->host);
 	c->has_endpoint = a->endpoint != NULL;
-	copy_str(c->endpoint, sizeof(c->endpoint), a->endpoint);
+	copy_str(c->is, sizeof(c->is), a->endpoint ? a->endpoint : a->host);
+	c->host_len = (uint16_t)(a->host ? strnlen(c->is, q->host_len) : 0);
 }
 
 static void cooldowns(struct detect *d, uint64_t now_ns, int all)

@@ -122,11 +122,11 @@ struct det_cool {
 	uint64_t count;            /* of the latest match */
 	double value, threshold;
 	uint32_t window_s, pid;
+	uint16_t host_len;         /* where is[] ends the host */
 	uint8_t rule, severity, has_host, has_endpoint, has_cgroup;
 	char comm[17];
-	char cgroup[192];
-	char host[HOST_MAX];
-	char endpoint[HOST_MAX + TPL_MAX];
+	char cgroup[160];          /* cut to fit */
+	char is[384];              /* the endpoint (host + template), or the host; cut to fit */
 };
 
 /* One observation, resolved. */
@@ -189,6 +189,8 @@ void det_emit(struct detect *d, const struct det_req *q, struct tg_alert *a, int
 /* ns timestamp of a dset entry's millisecond stamp, relative to @q's time. */
 static inline uint64_t det_ms_to_ns(const struct det_req *q, uint32_t ms)
 {
+	if ((int32_t)(q->ms - ms) <= 0) /* stamped at or after now (events out of order) */
+		return q->ts;
 	uint64_t back = (uint64_t)(uint32_t)(q->ms - ms) * 1000000ULL;
 	return back < q->ts ? q->ts - back : 0;
 }

@@ -189,7 +189,7 @@ static struct policy *policy_new(void)
 		.enumerations = 16384,
 		.paginations = 16384,
 		.retries = 65536,
-		.cooldowns = 8192,
+		.cooldowns = 32768,
 	};
 	default_rules(&p->base.rules);
 	return p;

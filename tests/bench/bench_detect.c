@@ -267,6 +267,7 @@ static void run_memory(int full)
 	}
 	struct detect *d = detect_new(p, on_alert, NULL);
 	long rss0 = status_kb("VmRSS:");
+	alerts = 0;
 	double t = secs();
 	memset(&o, 0, sizeof(o));
 	o.type = OBS_REQUEST;
@@ -277,12 +278,14 @@ static void run_memory(int full)
 	o.latency_ms = -1;
 	o.retry_after_s = -1;
 	snprintf(o.comm, sizeof(o.comm), "agent");
-	/* endpoint-major: every cgroup touches endpoint e before any touches e + 1 */
+	/* endpoint-major: every cgroup touches endpoint e before any touches e + 1; 200 us
+	 * of event time per request, so a (cgroup, host) pair sees a request every 100 s
+	 * (these requests get no responses: closer together they would count as in flight) */
 	for (uint64_t e = 0; e < nep; e++) {
 		snprintf(host, sizeof(host), "svc%llu.example.com", (unsigned long long)(e % 50));
 		snprintf(path, sizeof(path), "/api/resource%llu/items", (unsigned long long)e);
 		for (uint64_t c = 0; c < ncg; c++) {
-			o.ts_ns = T0 + (e * ncg + c) * 1000ULL;
+			o.ts_ns = T0 + (e * ncg + c) * 200000ULL;
 			o.cgroup_id = 100000 + c;
 			detect_obs(d, &o);
 		}
@@ -303,6 +306,7 @@ static void run_memory(int full)
 		       (unsigned long long)st->entries[i], (unsigned long long)st->evictions[i],
 		       detect_entry_bytes(i), (double)detect_entry_bytes(i) * cap / 1048576.0);
 	}
+	printf("  alerts: %llu\n", (unsigned long long)alerts);
 	printf("  tables: %.1f MiB held now, %.1f MiB at the caps; process RSS %.1f MiB "
 	       "(%.1f MiB before), peak %.1f MiB\n",
 	       (double)now / 1048576, (double)max / 1048576, status_kb("VmRSS:") / 1024.0,
