@@ -8,6 +8,7 @@ raises the very same alerts. Root (CI runs as root).
 import json
 import os
 import subprocess
+import time
 import unittest
 
 from harness import TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate
@@ -26,12 +27,27 @@ class DetectTest(unittest.TestCase):
         cls.cg_page = Cgroup()
         cls.tg = Tollgate(cgroups=[cls.cg_flood, cls.cg_enum, cls.cg_page])
         # one curl per workload: URL globbing, one keep-alive TLS connection, sequential
-        cls.cg_flood.run(["curl", "-sk", "--http1.1", "-o", "/dev/null",
-                          f"{cls.base}/limited?n=[1-150]"], timeout=120)
-        cls.cg_enum.run(["curl", "-sk", "--http1.1", "-o", "/dev/null",
-                         f"{cls.base}/api/customers/[1-200]"], timeout=120)
-        cls.cg_page.run(["curl", "-sk", "--http1.1", "-o", "/dev/null",
-                         f"{cls.base}/api/items?page=[1-30]&limit=50"], timeout=120)
+        cls.workload(cls.cg_flood, "/limited?n=[1-150]", 150)
+        cls.workload(cls.cg_enum, "/api/customers/[1-200]", 200)
+        cls.workload(cls.cg_page, "/api/items?page=[1-30]&limit=50", 30)
+
+    @classmethod
+    def workload(cls, cg, target, n):
+        cg.run(["curl", "-sk", "--http1.1", "-o", "/dev/null", cls.base + target], timeout=120)
+        # the detectors can only judge what was captured: make sure all of it was, so a
+        # capture problem is reported as one, not as a missing alert
+        deadline = time.time() + 15
+        while True:
+            got = [e for e in cls.tg.events() if e["event"] == "http_response" and
+                   e["cgroup"] == cg.rel]
+            if len(got) >= n or time.time() > deadline:
+                break
+            time.sleep(0.1)
+        if len(got) < n:
+            err = cls.tg.stderr()[-2000:]
+            cls.tearDownClass()
+            raise AssertionError(f"capture: {len(got)} of {n} responses of {target} seen in "
+                                 f"{cg.rel}:\n{err}")
 
     @classmethod
     def tearDownClass(cls):
