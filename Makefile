@@ -101,7 +101,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libtollgate.a
 # Detector benchmark (scripts/bench-detect.sh): optimized, no sanitizers.
 $(BUILD)/bench-detect: tests/bench/bench_detect.c $(BUILD)/libtollgate.a
 	$(call msg,CC-BENCH,$@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtollgate.a $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $< \
+		$(BUILD)/libtollgate.a $(LDLIBS)
 
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
