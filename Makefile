@@ -4,6 +4,7 @@
 #   sudo make run   install missing packages, build, run `tollgate run` host-wide
 #   sudo make test  install missing packages, build, run unit and integration tests
 #   make unit       cmocka unit tests only (no privileges), under ASan/UBSan
+#   make replay-tests  detector replay scenarios only (no privileges)
 #   V=1             show full commands
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -35,7 +36,7 @@ CWARN     := -Wno-format-truncation
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) $(CWARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
              -I/usr/include/capstone
-LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone -lmicrohttpd
+LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone -lmicrohttpd -lm
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
               -Wno-unused-parameter \
               -MMD -MP -Iinclude -I$(BUILD)
@@ -50,7 +51,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SKEL      := $(BUILD)/tollgate.skel.h
 
-.PHONY: all deps run test unit integration clean install
+.PHONY: all deps run test unit integration replay-tests clean install
 all: $(BUILD)/tollgate
 
 deps:
@@ -105,11 +106,21 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libtollgate.a
 	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(BUILD)/san/libtollgate.a \
 		$(LDLIBS) -lcmocka
 
+# Detector benchmark (scripts/bench-detect.sh): optimized, no sanitizers.
+$(BUILD)/bench-detect: tests/bench/bench_detect.c $(BUILD)/libtollgate.a
+	$(call msg,CC-BENCH,$@)
+	$(Q)$(CC) $(CFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc -o $@ $< \
+		$(BUILD)/libtollgate.a $(LDLIBS)
+
 unit: $(UNIT_BINS)
 	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
 integration: $(BUILD)/tollgate
 	$(Q)python3 -m unittest discover -s tests/integration -p 'test_*.py' -v
+
+# The detector replay scenarios alone: no root, no BPF.
+replay-tests: $(BUILD)/tollgate
+	$(Q)python3 -m unittest discover -s tests/integration -p 'test_replay_*.py' -v
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -139,4 +150,5 @@ install: $(BUILD)/tollgate
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d \
+		     $(BUILD)/*.d)

@@ -15,5 +15,7 @@ int cmd_top(int argc, char **argv);
 int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
 int cmd_oci_hook(int argc, char **argv);
+int cmd_replay(int argc, char **argv);  /* replay.c */
+int cmd_policy(int argc, char **argv);  /* policy.c */
 
 #endif

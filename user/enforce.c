@@ -23,6 +23,7 @@
 #include "cgroup.h"
 #include "enforce.h"
 #include "log.h"
+#include "policy.h"
 #include "sink_jsonl.h"
 #include "util.h"
 
@@ -45,13 +46,6 @@ int action_type_from_name(const char *name)
 		if (!strcmp(act_names[t], name))
 			return t;
 	return -1;
-}
-
-void enforce_config_default(struct enforce_config *c)
-{
-	memset(c, 0, sizeof(*c));
-	snprintf(c->protected_cgroups[c->nprotected++], 256, "/init.scope");
-	snprintf(c->protected_cgroups[c->nprotected++], 256, "/system.slice");
 }
 
 int net_rule_parse_cidr(const char *s, struct net_rule *r)
@@ -81,6 +75,49 @@ int net_rule_parse_cidr(const char *s, struct net_rule *r)
 	/* clear host bits: 10.1.2.3/8 means 10.0.0.0/8 */
 	for (int bit = r->prefix; bit < max; bit++)
 		r->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+	return 0;
+}
+
+int enforce_config_from_policy(const struct policy *p, int dry_run, struct enforce_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->monitor = dry_run || !strcmp(p->mode, "monitor");
+	if (p->nactions > ENFORCE_MAX_ACTIONS || p->protected_cgroups.n > ENFORCE_MAX_PROTECTED ||
+	    p->nnetwork > ENFORCE_MAX_NET) {
+		tg_err("policy %s: more actions, protected cgroups or network rules than %d, %d, %d",
+		       p->source, ENFORCE_MAX_ACTIONS, ENFORCE_MAX_PROTECTED, ENFORCE_MAX_NET);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < p->nactions; i++) {
+		const struct policy_action *pa = &p->actions[i];
+		struct action_rule *r = &c->actions[c->nactions++];
+		snprintf(r->rule, sizeof(r->rule), "%s", pa->rule);
+		r->min_severity = pa->min_severity;
+		r->act.type = action_type_from_name(pa->action);
+		r->act.rate = pa->rate;
+		r->act.burst = pa->burst ? pa->burst : 1;
+		r->act.duration_s = pa->duration_s;
+	}
+	for (uint32_t i = 0; i < p->protected_cgroups.n; i++)
+		snprintf(c->protected_cgroups[c->nprotected++], sizeof(c->protected_cgroups[0]), "%s",
+			 p->protected_cgroups.v[i]);
+	for (uint32_t i = 0; i < p->nnetwork; i++) {
+		const struct policy_net *pn = &p->network[i];
+		struct net_rule *r = &c->net[c->nnet];
+		memset(r, 0, sizeof(*r));
+		if (net_rule_parse_cidr(pn->allow ? pn->allow : pn->deny, r)) {
+			tg_err("policy %s: network[%u]: bad address", p->source, i);
+			return -EINVAL;
+		}
+		r->verdict = pn->allow ? TG_NET_ALLOW : TG_NET_DENY;
+		r->port = (uint16_t)pn->port;
+		if (pn->cgroup)
+			snprintf(r->cgroup, sizeof(r->cgroup), "%s", pn->cgroup);
+		snprintf(r->text, sizeof(r->text), "%s %s%s%.0u%s%s", pn->allow ? "allow" : "deny",
+			 pn->allow ? pn->allow : pn->deny, pn->port ? " port " : "", pn->port,
+			 pn->cgroup ? " cgroup " : "", pn->cgroup ? pn->cgroup : "");
+		c->nnet++;
+	}
 	return 0;
 }
 

@@ -75,12 +75,17 @@ struct enforce_config {
 	struct net_rule net[ENFORCE_MAX_NET];
 };
 
-/* The built-in default: enforce mode, no actions (alert only), protected /init.scope and
- * /system.slice, no network rules. */
-void enforce_config_default(struct enforce_config *c);
-
 const char *action_type_name(int type);
 int action_type_from_name(const char *name); /* -1 when unknown */
+
+struct policy;
+/*
+ * enforce_config_from_policy - the policy's mode, actions, protected_cgroups and network
+ * sections as an enforcement configuration (the policy parser has checked them already).
+ * @dry_run: --dry-run was given (monitor mode whatever the policy says).
+ * Returns 0, or -EINVAL when a section holds more than the engine takes (logged).
+ */
+int enforce_config_from_policy(const struct policy *p, int dry_run, struct enforce_config *c);
 
 /* Parse "10.0.0.0/8", "::1", "127.0.0.1/32" into @r (family, addr, prefix).
  * Returns 0 or -EINVAL. */

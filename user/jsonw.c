@@ -235,6 +235,19 @@ void jw_double(struct jsonw *w, double v, int decimals)
 		put(w, "null", 4);
 }
 
+void jw_num(struct jsonw *w, double v)
+{
+	char tmp[64];
+
+	if (!isfinite(v)) {
+		jw_null(w);
+		return;
+	}
+	sep(w);
+	int n = snprintf(tmp, sizeof(tmp), "%.10g", v);
+	put(w, tmp, (size_t)n);
+}
+
 void jw_bool(struct jsonw *w, int v)
 {
 	sep(w);

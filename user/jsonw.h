@@ -35,6 +35,9 @@ void jw_strn(struct jsonw *w, const char *s, size_t n);
 void jw_u64(struct jsonw *w, uint64_t v);
 void jw_i64(struct jsonw *w, int64_t v);
 void jw_double(struct jsonw *w, double v, int decimals); /* non-finite writes null */
+/* A number with up to 10 significant digits, no trailing zeros ("100", "3.25", "1e+12");
+ * non-finite writes null. */
+void jw_num(struct jsonw *w, double v);
 void jw_bool(struct jsonw *w, int v);
 void jw_null(struct jsonw *w);
 void jw_obj_begin(struct jsonw *w);

@@ -16,12 +16,14 @@ static const struct cmd {
 	int (*fn)(int argc, char **argv);
 	const char *help;
 } cmds[] = {
-	{"run", cmd_run, "capture outbound HTTP(S) per cgroup and write JSON lines"},
+	{"run", cmd_run, "capture outbound HTTP(S) per cgroup, detect, enforce, write JSON lines"},
 	{"status", cmd_status, "what the running daemon attached, lost, tracks and enforces"},
 	{"top", cmd_top, "live table of cgroups by request rate"},
 	{"block", cmd_block, "throttle, freeze or kill a cgroup now (operator action)"},
 	{"unblock", cmd_unblock, "clear the verdict on a cgroup"},
 	{"oci-hook", cmd_oci_hook, "OCI runtime hook: register a container with the daemon"},
+	{"replay", cmd_replay, "run the detectors over recorded JSON lines"},
+	{"policy", cmd_policy, "show the built-in detection policy or check a policy file"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "this text"},
 	{NULL, NULL, NULL},

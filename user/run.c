@@ -3,8 +3,10 @@
  * run.c - `tollgate run`: load, attach, and drive the pipeline from one epoll loop.
  *
  *   ring buffer --> decode --> flow (connections, HTTP) --> observations --> JSON lines
+ *        |                                                     \--> detectors --> alerts
  *        \--> exec/exit records --> tls_probe (attach uprobes to new programs)
- *   timerfd tick (1 s): kernel counters (drops), UDP send counts, idle responses, rescans
+ *   timerfd tick (1 s): kernel counters (drops), UDP send counts, idle responses, rescans,
+ *                       detector cool-down summaries
  *   signalfd: SIGINT/SIGTERM stop the loop; cleanup detaches everything.
  */
 #include <bpf/bpf.h>
@@ -28,12 +30,15 @@
 #include "control.h"
 #include "cmd.h"
 #include "decode.h"
+#include "detect.h"
 #include "enforce.h"
 #include "flow.h"
 #include "loader.h"
 #include "log.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "policy.h"
+#include "template.h"
 #include "sink_jsonl.h"
 #include "tls_probe.h"
 #include "util.h"
@@ -67,6 +72,8 @@ struct run {
 	struct flow *flow;
 	struct cgroup_cache *cg;
 	struct jsonl_sink out;
+	struct policy *policy;
+	struct detect *det;
 	struct ring_buffer *rb;
 	struct udp_seen *udp;
 	uint64_t udp_gen;
@@ -82,6 +89,7 @@ struct run_opts {
 	char cgroup_args[LOADER_MAX_CGROUPS][PATH_MAX];
 	int ncgroups;
 	const char *json;
+	const char *policy;
 	uint64_t capture_bytes;
 	uint64_t ringbuf_kb;
 	unsigned disabled_hooks;
@@ -100,7 +108,9 @@ static void usage_run(FILE *f)
 		"  --cgroup PATH        watch this cgroup and its descendants (repeatable); PATH is\n"
 		"                       a directory under the cgroup2 mount or a path relative to\n"
 		"                       it. Default: the whole host (the cgroup2 root)\n"
-		"  --json FILE|-        write events to FILE (default -, standard output)\n"
+		"  --json FILE|-        write events and alerts to FILE (default -, standard output)\n"
+		"  --policy FILE        detection policy (YAML, docs/policy.md); default: the\n"
+		"                       built-in policy (`tollgate policy show`)\n"
 		"  --capture-bytes N    bytes copied from each HTTP message head, %d..%d\n"
 		"                       (default %d)\n"
 		"  --ringbuf-kb N       ring buffer size in KiB, a power of two >= 4 (default 8192)\n"
@@ -125,6 +135,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	static const struct option lo[] = {
 		{"cgroup", required_argument, 0, 'c'},
 		{"json", required_argument, 0, 'j'},
+		{"policy", required_argument, 0, 'P'},
 		{"capture-bytes", required_argument, 0, 'b'},
 		{"ringbuf-kb", required_argument, 0, 'r'},
 		{"disable-hook", required_argument, 0, 'd'},
@@ -157,6 +168,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'j':
 			o->json = optarg;
+			break;
+		case 'P':
+			o->policy = optarg;
 			break;
 		case 'b':
 			if (parse_u64(optarg, TG_CAP_MIN, TG_CAP_MAX, &o->capture_bytes)) {
@@ -241,6 +255,41 @@ static void on_obs(void *ctx, const struct tg_obs *obs)
 	if (r->metrics)
 		metrics_obs(r->metrics, &o, o.agent ? o.agent : o.cgroup);
 	jsonl_obs(&r->out, &o);
+	detect_obs(r->det, &o);
+}
+
+/* Metrics label endpoint = host + path template, as the detectors group requests. */
+static void metrics_endpoint(void *ctx, const char *host, const char *path, char *buf, size_t n)
+{
+	char tpl[TPL_MAX];
+
+	(void)ctx;
+	if (path)
+		tpl_path(path, strlen(path), tpl, sizeof(tpl), NULL);
+	else
+		tpl[0] = 0;
+	snprintf(buf, n, "%s%s", host ? host : "", tpl);
+}
+
+/* USD the policy's price table charges for a request. */
+static double metrics_cost(void *ctx, uint64_t cgroup_id, const char *host, const char *path)
+{
+	struct run *r = ctx;
+	char ep[TPL_MAX + 256];
+
+	(void)cgroup_id;
+	if (!host)
+		return 0;
+	metrics_endpoint(ctx, host, path, ep, sizeof(ep));
+	return policy_price(r->policy, host, ep);
+}
+
+/* A container's tollgate.io/policy annotation names its detection profile. */
+static int named_profile(void *ctx, uint64_t cgroup_id)
+{
+	struct run *r = ctx;
+
+	return policy_profile_named(r->policy, agents_profile(r->agents, cgroup_id));
 }
 
 static void on_action(void *ctx, const char *action, const char *result)
@@ -249,6 +298,26 @@ static void on_action(void *ctx, const char *action, const char *result)
 
 	if (r->metrics)
 		metrics_action(r->metrics, action, result);
+}
+
+/*
+ * A detector fired. Live, the alert's ts is when tollgate raised it (now); the evidence
+ * window is first_ts..last_ts. The enforcement verdict, if any, goes into the kernel right
+ * after: nothing the cgroup sends later gets out (replay stamps alerts with the firing
+ * observation's time instead: it has no wall clock).
+ */
+static void on_alert(void *ctx, const struct tg_alert *alert)
+{
+	struct run *r = ctx;
+	struct tg_alert a = *alert;
+
+	a.ts_ns = now_real_ns();
+	jsonl_alert(&r->out, &a);
+	cgstats_alert(r->stats, &a);
+	if (r->metrics)
+		metrics_alert(r->metrics, &a);
+	if (r->enf)
+		enforcer_alert(r->enf, &a);
 }
 
 static int on_sample(void *ctx, void *data, size_t size)
@@ -374,6 +443,7 @@ static void tick(struct run *r)
 	report_drops(r);
 	report_udp(r);
 	flow_tick(r->flow, now);
+	detect_tick(r->det, now_real_ns());
 	if (r->tls)
 		tls_probes_tick(r->tls, now);
 	if (r->enf)
@@ -566,6 +636,9 @@ static json_t *on_control(void *ctx, json_t *req)
 			return ctl_error("no such cgroup: %s", cg);
 		if (agents_register(r->agents, id, rel, name, profile))
 			return ctl_error("%s", "out of memory");
+		if (profile && policy_profile_named(r->policy, profile) < 0)
+			tg_warn("container %s asks for policy profile %s, which the policy does not "
+				"name: the cgroup globs decide", name, profile);
 		tg_info("container %s registered: cgroup %s%s%s", name, rel,
 			profile ? ", policy profile " : "", profile ? profile : "");
 		return json_pack("{s:b, s:s, s:I}", "ok", 1, "cgroup", rel, "cgroup_id",
@@ -646,6 +719,14 @@ static void summary(struct run *r)
 		(unsigned long long)r->kcnt[TG_CNT_RINGBUF_DROPS], (unsigned long long)dec,
 		(unsigned long long)r->out.lost_lines, (unsigned long long)fs->bad_heads,
 		(unsigned long long)r->kcnt[TG_CNT_TLS_NON_HTTP]);
+	const struct detect_stats *ds = detect_stats(r->det);
+	uint64_t ev = 0;
+	for (int i = 0; i < DT_MAX; i++)
+		ev += ds->evictions[i];
+	tg_info("detectors: %llu alerts (%llu cool-down summaries, %llu matches suppressed), "
+		"%llu state evictions",
+		(unsigned long long)ds->alerts, (unsigned long long)ds->summaries,
+		(unsigned long long)ds->suppressed, (unsigned long long)ev);
 	if (r->tls) {
 		const struct tls_probe_stats *ts = tls_probes_stats(r->tls);
 		tg_info("tls: %llu files with a TLS API, %llu attach errors",
@@ -702,6 +783,26 @@ int cmd_run(int argc, char **argv)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return 1;
+	if (o.policy) {
+		err = policy_load_file(o.policy, &r->policy, NULL, NULL);
+		if (err) {
+			if (err != -EINVAL)
+				tg_err("--policy %s: %s", o.policy, strerror(-err));
+			free(r);
+			return 2;
+		}
+	} else if (!(r->policy = policy_default())) {
+		free(r);
+		return 1;
+	}
+	r->det = detect_new(r->policy, on_alert, r);
+	if (!r->det) {
+		tg_err("detectors: %s", strerror(errno));
+		policy_free(r->policy);
+		free(r);
+		return 1;
+	}
+	detect_set_profile_fn(r->det, named_profile, r);
 	r->clock_off = realtime_offset_ns();
 	r->opts = &o;
 	r->started_mono = now_mono_ns();
@@ -714,8 +815,9 @@ int cmd_run(int argc, char **argv)
 	if (!r->cg || !r->flow || !r->stats || !r->agents)
 		goto out;
 	if (o.metrics) {
-		struct metrics_config mc = {0};
-		r->metrics = metrics_new(&mc, NULL, NULL, r);
+		struct metrics_config mc = {.max_endpoints = r->policy->metrics.max_endpoints,
+					    .max_series = r->policy->metrics.max_series};
+		r->metrics = metrics_new(&mc, metrics_endpoint, metrics_cost, r);
 		if (!r->metrics)
 			goto out;
 	}
@@ -741,11 +843,13 @@ int cmd_run(int argc, char **argv)
 	}
 	{
 		struct enforce_config ec;
+		if (enforce_config_from_policy(r->policy, o.dry_run, &ec)) {
+			ret = 2;
+			goto out;
+		}
 		struct enforce_env env = {.cgroup_root = root, .cgroups = r->cg, .out = &r->out,
 					  .state_dir = "/run/tollgate", .on_action = on_action,
 					  .action_ctx = r};
-		enforce_config_default(&ec);
-		ec.monitor = o.dry_run;
 		loader_enforce_env(&r->ld, &env);
 		r->enf = enforcer_new(&ec, &env);
 		if (!r->enf) {
@@ -807,6 +911,8 @@ int cmd_run(int argc, char **argv)
 		}
 	}
 
+	tg_info("detection policy: %s (%u overrides, %u prices)", r->policy->source,
+		r->policy->noverrides, r->policy->nprices);
 	tg_info("watching %s; writing JSON lines to %s",
 		o.ncgroups ? "the given cgroups" : "every cgroup on the host",
 		strcmp(o.json, "-") ? o.json : "stdout");
@@ -856,6 +962,7 @@ int cmd_run(int argc, char **argv)
 	report_drops(r);
 	report_udp(r);
 	flow_drain(r->flow);
+	detect_flush(r->det);
 	jsonl_flush(&r->out, 0);
 	summary(r);
 out:
@@ -874,6 +981,8 @@ out:
 	loader_close(&r->ld);
 	jsonl_close(&r->out);
 	flow_free(r->flow);
+	detect_free(r->det);
+	policy_free(r->policy);
 	cgcache_free(r->cg);
 	cgstats_free(r->stats);
 	metrics_free(r->metrics);

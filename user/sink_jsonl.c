@@ -146,6 +146,37 @@ void jsonl_obs(struct jsonl_sink *s, const struct tg_obs *o)
 	jsonl_end(s);
 }
 
+void jsonl_alert(struct jsonl_sink *s, const struct tg_alert *a)
+{
+	struct jsonw *w = jsonl_begin(s, a->ts_ns, "alert", a->cgroup_id, a->cgroup, a->pid, 0,
+				      a->comm);
+
+	jw_kstr(w, "technique", a->technique);
+	jw_kstr(w, "rule", a->rule);
+	jw_kstr(w, "severity", alert_severity_name(a->severity));
+	jw_kstr(w, "host", a->host);
+	jw_kstr(w, "endpoint", a->endpoint);
+	jw_ku64(w, "count", a->count);
+	jw_key(w, "value");
+	jw_num(w, a->value);
+	jw_ku64(w, "window_s", a->window_s);
+	jw_key(w, "threshold");
+	jw_num(w, a->threshold);
+	jw_key(w, "first_ts");
+	jw_ts(w, a->first_ts_ns);
+	jw_key(w, "last_ts");
+	jw_ts(w, a->last_ts_ns);
+	jw_key(w, "samples");
+	jw_arr_begin(w);
+	for (int i = 0; i < a->nsamples && i < ALERT_MAX_SAMPLES; i++)
+		jw_str(w, a->samples[i]);
+	jw_arr_end(w);
+	jw_kstr(w, "detail", a->detail);
+	jw_ku64(w, "drops", a->drops);
+	jw_ku64(w, "suppressed", a->suppressed);
+	jsonl_end(s);
+}
+
 int jsonl_flush(struct jsonl_sink *s, uint64_t now_ns)
 {
 	int err;

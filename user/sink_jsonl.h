@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alert.h"
 #include "jsonw.h"
 #include "obs.h"
 
@@ -34,6 +35,10 @@ int jsonl_open(struct jsonl_sink *s, const char *path);
 void jsonl_close(struct jsonl_sink *s);
 /* Append an observation as one line (buffered until jsonl_flush). */
 void jsonl_obs(struct jsonl_sink *s, const struct tg_obs *o);
+/* Append an alert as one line: "event":"alert" with technique, rule, severity, host,
+ * endpoint, count, value, window_s, threshold, first_ts, last_ts, samples, detail, drops,
+ * suppressed (README "Alerts"). */
+void jsonl_alert(struct jsonl_sink *s, const struct tg_alert *a);
 /* Begin a line with the fields every event has (ts, event, cgroup_id, cgroup, pid, tid,
  * comm); the caller adds its own fields with jsonw and ends with jsonl_end(). */
 struct jsonw *jsonl_begin(struct jsonl_sink *s, uint64_t ts_ns, const char *event,

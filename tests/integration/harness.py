@@ -175,15 +175,20 @@ class Nginx:
         conf = os.path.join(d, "nginx.conf")
         tmp = os.path.join(d, "nginx-tmp")
         os.makedirs(tmp, exist_ok=True)
+        # /limited serves a file: `return` would answer in the rewrite phase, before
+        # limit_req (preaccess phase) ever runs, and never give a 429
         locations = f"""
-            location /limited {{ limit_req zone=z{f" burst={burst}" if burst else ""} nodelay;
-                                 limit_req_status 429; return 200 "ok\\n"; }}
+            location = /limited {{ limit_req zone=z{f" burst={burst}" if burst else ""} nodelay;
+                                   limit_req_status 429; default_type text/plain;
+                                   alias {d}/ok.txt; }}
             location = /big {{ alias {d}/big.bin; }}
             {extra_locations}
             location / {{ return 200 "ok\\n"; }}
         """
         with open(os.path.join(d, "big.bin"), "wb") as f:
             f.write(b"x" * 200000)
+        with open(os.path.join(d, "ok.txt"), "w") as f:
+            f.write("ok\n")
         with open(conf, "w") as f:
             f.write(f"""
 worker_processes 1;
