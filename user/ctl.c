@@ -74,8 +74,14 @@ static void print_status(json_t *r)
 	       num(tls, "attach_errors"), num(tls, "stepped_sites"), num(tls, "pids"));
 	printf("records: %lld; ring buffer drops: %lld; malformed: %lld\n", num(r, "records"),
 	       num(r, "drops"), num(r, "malformed"));
-	printf("tracked: %lld cgroups, %lld connections\n", num(r, "tracked_cgroups"),
-	       num(r, "tracked_connections"));
+	printf("tracked: %lld cgroups, %lld connections, %lld evictions\n",
+	       num(r, "tracked_cgroups"), num(r, "tracked_connections"), num(r, "state_evictions"));
+	json_t *det = json_object_get(r, "detectors");
+	printf("detectors: policy %s; %lld alerts, %lld suppressed; %lld KiB of %lld KiB; "
+	       "%lld evictions\n",
+	       str(det, "policy"), num(det, "alerts"), num(det, "suppressed"),
+	       num(det, "memory_bytes") / 1024, num(det, "memory_cap_bytes") / 1024,
+	       num(det, "evictions"));
 	json_t *verdicts = json_object_get(r, "verdicts");
 	printf("verdicts in force: %zu\n", json_array_size(verdicts));
 	json_array_foreach(verdicts, i, v)

@@ -112,6 +112,8 @@ int replay_parse_line(const char *line, size_t len, struct tg_obs *o, void **hol
 		goto bad;
 	if (get_str(&r, "cgroup", &o->cgroup))
 		goto bad;
+	if (get_str(&r, "container", &o->agent))
+		goto bad;
 	u = 0;
 	if (get_u64(&r, "pid", UINT32_MAX, &u, NULL))
 		goto bad;

@@ -452,16 +452,26 @@ static void tick(struct run *r)
 		metrics_http_run(r->mhttp);
 }
 
+/* Entries any bounded table of ours had to evict (flow, top, detectors). */
+static uint64_t state_evictions(struct run *r)
+{
+	const struct flow_stats *fs = flow_stats(r->flow);
+	const struct detect_stats *ds = detect_stats(r->det);
+	uint64_t n = fs->conn_evictions + fs->sock_evictions + cgstats_evictions(r->stats);
+
+	for (int t = 0; t < DT_MAX; t++)
+		n += ds->evictions[t];
+	return n;
+}
+
 static char *render_metrics(void *ctx, size_t *len)
 {
 	struct run *r = ctx;
-	const struct flow_stats *fs = flow_stats(r->flow);
 	struct metrics_health h = {
 		.ringbuf_drops = r->kcnt[TG_CNT_RINGBUF_DROPS],
 		.probe_attach_errors = r->tls ? tls_probes_stats(r->tls)->attach_errors : 0,
 		.tracked_cgroups = cgstats_count(r->stats),
-		.state_evictions =
-			fs->conn_evictions + fs->sock_evictions + cgstats_evictions(r->stats),
+		.state_evictions = state_evictions(r),
 	};
 	return metrics_render(r->metrics, &h, len);
 }
@@ -535,8 +545,7 @@ static json_t *ctl_status(struct run *r)
 			      (json_int_t)fs->responses, "tracked_cgroups",
 			      (json_int_t)cgcache_size(r->cg), "tracked_connections",
 			      (json_int_t)flow_conn_count(r->flow), "state_evictions",
-			      (json_int_t)(fs->conn_evictions + fs->sock_evictions +
-					   cgstats_evictions(r->stats)),
+			      (json_int_t)state_evictions(r),
 			      "programs", progs, "verdicts", verdicts, "bpf_stats", bpf_stats_on());
 	if (r->tls) {
 		const struct tls_probe_stats *t = tls_probes_stats(r->tls);
@@ -547,6 +556,20 @@ static json_t *ctl_status(struct run *r)
 					      (json_int_t)t->closing, "attach_errors",
 					      (json_int_t)t->attach_errors, "stepped_sites",
 					      (json_int_t)t->stepped_sites, "pids", (json_int_t)t->pids));
+	}
+	{
+		const struct detect_stats *ds = detect_stats(r->det);
+		size_t max, mem = detect_mem(r->det, &max);
+		uint64_t ev = 0;
+		for (int t = 0; t < DT_MAX; t++)
+			ev += ds->evictions[t];
+		json_object_set_new(o, "detectors",
+				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "policy",
+					      r->policy->source, "alerts", (json_int_t)ds->alerts,
+					      "suppressed", (json_int_t)ds->suppressed, "evictions",
+					      (json_int_t)ev, "memory_bytes", (json_int_t)mem,
+					      "memory_cap_bytes", (json_int_t)max, "drops",
+					      (json_int_t)ds->drops));
 	}
 	if (r->opts->ncgroups) {
 		json_t *w = json_array();
