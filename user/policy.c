@@ -10,10 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <arpa/inet.h>
 #include <yaml.h>
 
 #include "alert.h"
+#include "enforce.h"
 #include "log.h"
 #include "policy.h"
 #include "util.h"
@@ -748,38 +748,70 @@ static int has_key(struct pctx *c, yaml_node_t *n, const char *name)
 	return 0;
 }
 
-static int parse_prices(struct pctx *c, yaml_node_t *n, void *field, const char *path)
+/*
+ * A list of mappings described by @keys, each an element of @size bytes: allocated in the
+ * arena, zeroed, read with parse_map, then given to @check (may be NULL) for what the key
+ * table cannot say (required keys, one-of, names). Every element's errors are reported.
+ * Returns 0 or an error; *@out / *@count get the array either way.
+ */
+typedef int (*elem_check_fn)(struct pctx *c, yaml_node_t *e, void *elem, const char *path);
+
+static int parse_list_of(struct pctx *c, yaml_node_t *n, const char *path, const struct pkey *keys,
+			 size_t size, uint32_t max, const char *what, elem_check_fn check,
+			 void **out, uint32_t *count)
 {
 	uint32_t cnt = seq_len(n), i = 0;
-	struct price *v;
+	char *v;
 	int err = 0;
 
-	(void)field;
-	v = arena_alloc(&c->p->arena, (cnt ? cnt : 1) * sizeof(*v));
+	if (cnt > max) {
+		perr(c, n, path, "%u %s is more than %u", cnt, what, max);
+		return -EINVAL;
+	}
+	v = arena_alloc(&c->p->arena, (cnt ? cnt : 1) * size);
 	if (!v)
 		return -ENOMEM;
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++, i++) {
 		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
+		char *elem = v + i * size;
 		char ip[300];
 		if (snprintf(ip, sizeof(ip), "%s[%u]", path, i) >= (int)sizeof(ip))
 			ip[sizeof(ip) - 1] = 0;
-		memset(&v[i], 0, sizeof(v[i]));
-		int r = parse_map(c, price_keys, e, (char *)&v[i], ip);
+		memset(elem, 0, size);
+		int r = parse_map(c, keys, e, elem, ip);
 		if (r == -ENOMEM)
 			return r;
-		if (!r && e->type == YAML_MAPPING_NODE) {
-			if (!has_key(c, e, "match"))
-				perr(c, e, ip, "missing key \"match\""), r = -EINVAL;
-			if (!has_key(c, e, "usd"))
-				perr(c, e, ip, "missing key \"usd\""), r = -EINVAL;
-		}
+		if (!r && check && e->type == YAML_MAPPING_NODE)
+			r = check(c, e, elem, ip);
 		if (r)
 			err = r;
 	}
-	c->p->prices = v;
-	c->p->nprices = cnt;
+	*out = v;
+	*count = cnt;
 	return err;
+}
+
+static int missing(struct pctx *c, yaml_node_t *e, const char *path, const char *key)
+{
+	if (has_key(c, e, key))
+		return 0;
+	perr(c, e, path, "missing key \"%s\"", key);
+	return -EINVAL;
+}
+
+static int check_price(struct pctx *c, yaml_node_t *e, void *elem, const char *path)
+{
+	(void)elem;
+	int a = missing(c, e, path, "match"), b = missing(c, e, path, "usd");
+	return a ? a : b;
+}
+
+static int parse_prices(struct pctx *c, yaml_node_t *n, void *field, const char *path)
+{
+	(void)field;
+	return parse_list_of(c, n, path, price_keys, sizeof(struct price), 4096, "prices",
+			     check_price, (void **)&c->p->prices, &c->p->nprices);
 }
 
 static int parse_overrides(struct pctx *c, yaml_node_t *n, void *field, const char *path)
@@ -820,120 +852,67 @@ static int parse_overrides(struct pctx *c, yaml_node_t *n, void *field, const ch
 
 static int known_rule(const char *r)
 {
-	static const char *const names[] = {"*", "volume", "rapid", "rate_limit", "retry_loop",
-					    "parallel", "growth", "cost", "enumeration",
-					    "pagination", "cross_endpoint", "observability_api",
-					    "data_volume", NULL};
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(names[i], r))
-			return 1;
-	return 0;
+	return !strcmp(r, "*") || rule_from_name(r) >= 0;
+}
+
+static int check_action(struct pctx *c, yaml_node_t *e, void *elem, const char *path)
+{
+	struct policy_action *a = elem;
+	int r = 0;
+
+	if (!a->rule)
+		return missing(c, e, path, "rule");
+	if (!known_rule(a->rule)) {
+		perr(c, e, path, "rule: unknown rule \"%s\"", a->rule);
+		r = -EINVAL;
+	}
+	if (!a->action)
+		return missing(c, e, path, "action");
+	if (action_type_from_name(a->action) < 0) {
+		perr(c, e, path, "action: expected alert, throttle, freeze or kill, got \"%s\"",
+		     a->action);
+		return -EINVAL;
+	}
+	if (!strcmp(a->action, "throttle")) {
+		if (!has_key(c, e, "rate")) {
+			perr(c, e, path, "a throttle needs \"rate\"");
+			return -EINVAL;
+		}
+		if (!a->burst)
+			a->burst = a->rate >= 1 ? (uint32_t)a->rate : 1;
+	}
+	return r;
 }
 
 static int parse_actions(struct pctx *c, yaml_node_t *n, void *field, const char *path)
 {
-	uint32_t cnt = seq_len(n), i = 0;
-	struct policy_action *v;
-	int err = 0;
-
 	(void)field;
-	if (cnt > 64) {
-		perr(c, n, path, "%u actions is more than 64", cnt);
-		return -EINVAL;
-	}
-	v = arena_alloc(&c->p->arena, (cnt ? cnt : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	     it++, i++) {
-		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-		char ip[300];
-		if (snprintf(ip, sizeof(ip), "%s[%u]", path, i) >= (int)sizeof(ip))
-			ip[sizeof(ip) - 1] = 0;
-		memset(&v[i], 0, sizeof(v[i]));
-		int r = parse_map(c, action_keys, e, (char *)&v[i], ip);
-		if (r == -ENOMEM)
-			return r;
-		if (!r && e->type == YAML_MAPPING_NODE) {
-			struct policy_action *a = &v[i];
-			if (!a->rule)
-				perr(c, e, ip, "missing key \"rule\""), r = -EINVAL;
-			else if (!known_rule(a->rule))
-				perr(c, e, ip, "rule: unknown rule \"%s\"", a->rule), r = -EINVAL;
-			if (!a->action)
-				perr(c, e, ip, "missing key \"action\""), r = -EINVAL;
-			else if (strcmp(a->action, "alert") && strcmp(a->action, "throttle") &&
-				 strcmp(a->action, "freeze") && strcmp(a->action, "kill"))
-				perr(c, e, ip, "action: expected alert, throttle, freeze or kill, got \"%s\"",
-				     a->action), r = -EINVAL;
-			else if (!strcmp(a->action, "throttle") && (!has_key(c, e, "rate")))
-				perr(c, e, ip, "a throttle needs \"rate\""), r = -EINVAL;
-			if (!r && !strcmp(a->action, "throttle") && !a->burst)
-				a->burst = a->rate >= 1 ? (uint32_t)a->rate : 1;
-		}
-		if (r)
-			err = r;
-	}
-	c->p->actions = v;
-	c->p->nactions = cnt;
-	return err;
+	return parse_list_of(c, n, path, action_keys, sizeof(struct policy_action), 64, "actions",
+			     check_action, (void **)&c->p->actions, &c->p->nactions);
 }
 
-static int valid_cidr(const char *s)
+static int check_net(struct pctx *c, yaml_node_t *e, void *elem, const char *path)
 {
-	char a[64];
-	unsigned char buf[16];
-	const char *slash = strchr(s, '/');
-	uint64_t pfx;
+	struct policy_net *r = elem;
+	struct net_rule nr;
 
-	if (strlen(s) >= sizeof(a))
-		return 0;
-	snprintf(a, sizeof(a), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
-	int v4 = inet_pton(AF_INET, a, buf) == 1;
-	if (!v4 && inet_pton(AF_INET6, a, buf) != 1)
-		return 0;
-	return !slash || !parse_u64(slash + 1, 0, v4 ? 32 : 128, &pfx);
+	if (!!r->allow == !!r->deny) {
+		perr(c, e, path, "needs exactly one of \"allow\" and \"deny\"");
+		return -EINVAL;
+	}
+	if (net_rule_parse_cidr(r->allow ? r->allow : r->deny, &nr)) {
+		perr(c, e, path, "%s: \"%s\" is not an address or CIDR", r->allow ? "allow" : "deny",
+		     r->allow ? r->allow : r->deny);
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int parse_network(struct pctx *c, yaml_node_t *n, void *field, const char *path)
 {
-	uint32_t cnt = seq_len(n), i = 0;
-	struct policy_net *v;
-	int err = 0;
-
 	(void)field;
-	if (cnt > 256) {
-		perr(c, n, path, "%u network rules is more than 256", cnt);
-		return -EINVAL;
-	}
-	v = arena_alloc(&c->p->arena, (cnt ? cnt : 1) * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
-	     it++, i++) {
-		yaml_node_t *e = yaml_document_get_node(c->doc, *it);
-		char ip[300];
-		if (snprintf(ip, sizeof(ip), "%s[%u]", path, i) >= (int)sizeof(ip))
-			ip[sizeof(ip) - 1] = 0;
-		memset(&v[i], 0, sizeof(v[i]));
-		int r = parse_map(c, net_keys, e, (char *)&v[i], ip);
-		if (r == -ENOMEM)
-			return r;
-		if (!r && e->type == YAML_MAPPING_NODE) {
-			const char *cidr = v[i].allow ? v[i].allow : v[i].deny;
-			if (!!v[i].allow == !!v[i].deny)
-				perr(c, e, ip, "needs exactly one of \"allow\" and \"deny\""),
-					r = -EINVAL;
-			else if (!valid_cidr(cidr))
-				perr(c, e, ip, "%s: \"%s\" is not an address or CIDR",
-				     v[i].allow ? "allow" : "deny", cidr), r = -EINVAL;
-		}
-		if (r)
-			err = r;
-	}
-	c->p->network = v;
-	c->p->nnetwork = cnt;
-	return err;
+	return parse_list_of(c, n, path, net_keys, sizeof(struct policy_net), 256,
+			     "network rules", check_net, (void **)&c->p->network, &c->p->nnetwork);
 }
 
 int policy_load_string(const char *name, const char *yaml, size_t len, struct policy **out,
