@@ -519,6 +519,22 @@ static void verdict_clear(struct enforcer *e, struct verdict_ent *v)
 	state_write(e);
 }
 
+/* A verdict ends (@how: "expire", "unblock"): log it, then clear it. */
+static void verdict_end(struct enforcer *e, struct verdict_ent *v, const char *how, uint64_t now_real)
+{
+	struct jsonw *w = jsonl_begin(e->env.out, now_real, "action", v->cgroup_id, v->path, 0, 0,
+				      NULL);
+
+	jw_kstr(w, "action", how);
+	jw_kstr(w, "cleared", v->frozen ? "freeze" : action_type_name(v->action));
+	jw_kstr(w, "rule", v->rule);
+	jw_key(w, "dry_run");
+	jw_bool(w, 0);
+	jw_kstr(w, "result", "ok");
+	jsonl_end(e->env.out);
+	verdict_clear(e, v);
+}
+
 /* ---- actions ---- */
 
 static const struct action_rule *find_action(const struct enforcer *e, const struct tg_alert *a)
@@ -676,16 +692,7 @@ int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real)
 	HASH_ITER(hh, e->verdicts, v, t) {
 		if (strcmp(v->path, cgroup))
 			continue;
-		struct jsonw *w = jsonl_begin(e->env.out, now_real, "action", v->cgroup_id, v->path,
-					      0, 0, NULL);
-		jw_kstr(w, "action", "unblock");
-		jw_kstr(w, "cleared", action_type_name(v->action));
-		jw_kstr(w, "rule", v->rule);
-		jw_key(w, "dry_run");
-		jw_bool(w, 0);
-		jw_kstr(w, "result", "ok");
-		jsonl_end(e->env.out);
-		verdict_clear(e, v);
+		verdict_end(e, v, "unblock", now_real);
 		found = 1;
 	}
 	return found ? 0 : -ENOENT;
@@ -878,20 +885,9 @@ void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real)
 {
 	struct verdict_ent *v, *t;
 
-	(void)now_real;
 	HASH_ITER(hh, e->verdicts, v, t) {
-		if (v->expires_mono && now_mono >= v->expires_mono) {
-			struct jsonw *w = jsonl_begin(e->env.out, now_real_ns(), "action", v->cgroup_id,
-						      v->path, 0, 0, NULL);
-			jw_kstr(w, "action", "expire");
-			jw_kstr(w, "cleared", action_type_name(v->action));
-			jw_kstr(w, "rule", v->rule);
-			jw_key(w, "dry_run");
-			jw_bool(w, 0);
-			jw_kstr(w, "result", "ok");
-			jsonl_end(e->env.out);
-			verdict_clear(e, v);
-		}
+		if (v->expires_mono && now_mono >= v->expires_mono)
+			verdict_end(e, v, "expire", now_real);
 	}
 	flush_blocked(e);
 	if (e->has_cgroup_net && now_mono >= e->next_net_scan) {
