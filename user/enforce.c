@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -305,16 +306,30 @@ static void guard_say(struct enforcer *e, char op, const char *path)
 		tg_warn("freeze guard: %s", strerror(errno));
 }
 
-/* The state file lists cgroups frozen by tollgate, for the next start to thaw. */
+/* The state file lists the cgroups this tollgate froze, for a later start to thaw should
+ * this one die with its guard: STATE_DIR/frozen.PID, one per running instance, so that
+ * instances side by side never thaw each other's freezes. */
+static void state_path(const struct enforcer *e, pid_t pid, char *out, size_t n)
+{
+	snprintf(out, n, "%s/frozen.%d", e->env.state_dir, (int)pid);
+}
+
 static void state_write(struct enforcer *e)
 {
 	char path[PATH_MAX], tmp[PATH_MAX + 8];
 	struct verdict_ent *v, *t;
 	FILE *f;
+	int any = 0;
 
 	if (!e->env.state_dir)
 		return;
-	snprintf(path, sizeof(path), "%s/frozen", e->env.state_dir);
+	state_path(e, getpid(), path, sizeof(path));
+	HASH_ITER(hh, e->verdicts, v, t)
+		any |= v->frozen;
+	if (!any) {
+		unlink(path);
+		return;
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	mkdir(e->env.state_dir, 0700);
 	f = fopen(tmp, "we");
@@ -344,27 +359,38 @@ static int write_cg_file(const struct enforcer *e, const char *cg, const char *f
 	return ret;
 }
 
-/* Thaw what a previous tollgate left frozen (it died with its guard). */
+/* Thaw what tollgates that are gone left frozen (each died with its guard). */
 static void state_recover(struct enforcer *e)
 {
-	char path[PATH_MAX], line[PATH_MAX], err[PATH_MAX + 64];
-	FILE *f;
+	char path[PATH_MAX * 2], line[PATH_MAX], err[PATH_MAX + 64];
+	struct dirent *de;
+	DIR *d;
 
-	if (!e->env.state_dir)
+	if (!e->env.state_dir || !(d = opendir(e->env.state_dir)))
 		return;
-	snprintf(path, sizeof(path), "%s/frozen", e->env.state_dir);
-	f = fopen(path, "re");
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\n")] = 0;
-		if (!line[0])
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+		if (strncmp(de->d_name, "frozen.", 7))
 			continue;
-		if (write_cg_file(e, line, "cgroup.freeze", "0", err, sizeof(err)) == 0)
-			tg_warn("thawed %s, left frozen by a previous tollgate", line);
+		pid = strtol(de->d_name + 7, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue; /* a live instance's (or not ours to judge) */
+		snprintf(path, sizeof(path), "%s/%s", e->env.state_dir, de->d_name);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			if (line[0] &&
+			    write_cg_file(e, line, "cgroup.freeze", "0", err, sizeof(err)) == 0)
+				tg_warn("thawed %s, left frozen by tollgate %ld which is gone", line,
+					pid);
+		}
+		fclose(f);
+		unlink(path);
 	}
-	fclose(f);
-	unlink(path);
+	closedir(d);
 }
 
 /* ---- evidence (PB-30: source, destinations, endpoints, request count, credentials) ---- */

@@ -240,6 +240,40 @@ actions:
             cg.remove()
 
 
+    def test_next_start_thaws_what_a_dead_tollgate_left_frozen(self):
+        cg = Cgroup()
+        try:
+            tg = self.start(policy(actions="""
+actions:
+  - rule: volume
+    action: freeze
+    duration: 600
+"""), [cg])
+            fl = self.flood(cg, 30, "keepalive", "freeze-recover")
+            self.action(tg, "freeze")
+            # tollgate and its guard both die at once (as under a cgroup-wide SIGKILL)
+            guards = subprocess.run(["pgrep", "-P", str(tg.proc.pid), "tollgate-guard"],
+                                    capture_output=True, text=True).stdout.split()
+            self.assertEqual(len(guards), 1)
+            os.kill(int(guards[0]), signal.SIGKILL)
+            tg.stop(signal.SIGKILL)
+            time.sleep(0.5)
+            with open(os.path.join(cg.path, "cgroup.events")) as f:
+                self.assertIn("frozen 1", f.read())
+            other = Cgroup()
+            tg2 = self.start(policy(), [other])
+            with open(os.path.join(cg.path, "cgroup.events")) as f:
+                self.assertIn("frozen 0", f.read())
+            self.assertIn(f"thawed {cg.rel}, left frozen by tollgate {tg.proc.pid}",
+                          tg2.stderr())
+            tg2.stop()
+            other.remove()
+            fl.kill()
+            fl.wait()
+        finally:
+            cg.remove()
+
+
 class DenyTest(EnforceBase):
     def test_denied_cidr_gets_eperm(self):
         cg = Cgroup()
