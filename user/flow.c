@@ -129,7 +129,8 @@ static void obs_base(struct flow *f, struct tg_obs *o, int type, uint64_t ts, ui
 	o->cgroup = f->cfg.cgroup ? f->cfg.cgroup(f->cfg.ctx, cg) : NULL;
 	o->pid = pid;
 	o->tid = tid;
-	memcpy(o->comm, comm, sizeof(o->comm));
+	/* a record's comm is TG_COMM_LEN bytes, not always NUL-terminated */
+	memcpy(o->comm, comm, TG_COMM_LEN);
 	o->retry_after_s = -1;
 	o->latency_ms = -1;
 }
