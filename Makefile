@@ -4,6 +4,9 @@
 #   sudo make run   install missing packages, build, run `tollgate run` host-wide
 #   sudo make test  install missing packages, build, run unit and integration tests
 #   make unit       cmocka unit tests only (no privileges), under ASan/UBSan
+#   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_LONG_SECONDS each
+#   make fuzz-smoke the same, FUZZ_SECONDS each (part of `make test`)
+#   make bench      build the benchmark programs (scripts/bench-*.sh run them)
 #   V=1             show full commands
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -44,7 +47,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SKEL      := $(BUILD)/tollgate.skel.h
 
-.PHONY: all deps run test unit integration clean install
+.PHONY: all deps run test unit integration clean install fuzz fuzz-smoke bench
 all: $(BUILD)/tollgate
 
 deps:
@@ -105,6 +108,45 @@ unit: $(UNIT_BINS)
 integration: $(BUILD)/tollgate
 	$(Q)python3 -m unittest discover -s tests/integration -p 'test_*.py' -v
 
+# ---- fuzzing: libFuzzer targets tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/ ----
+# The library sources are rebuilt with clang, coverage instrumentation, ASan and UBSan.
+# A new target is one new tests/fuzz/fuzz_NAME.c plus its seed directory (see
+# tests/fuzz/README.md); nothing here needs to change.
+FUZZ_SECONDS      ?= 20
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+               -I/usr/include/capstone -Itests/fuzz -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(BUILD)/fuzz/user/%.o,$(LIB_SRCS))
+
+$(BUILD)/fuzz/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libtollgate.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libtollgate.a
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libtollgate.a $(LDLIBS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/fuzz.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+# ---- benchmarks (scripts/bench-pipeline.sh, scripts/bench-overhead.sh run them) ----
+$(BUILD)/bench-pipeline: tests/bench/bench_pipeline.c $(BUILD)/libtollgate.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtollgate.a $(LDLIBS) -lhttp_parser
+
+bench: $(BUILD)/bench-pipeline
+
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/tollgate run $(RUN_ARGS)
@@ -112,8 +154,10 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d \
+                    $(BUILD)/fuzz/*.d $(BUILD)/fuzz/user/*.d $(BUILD)/*.d)
