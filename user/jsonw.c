@@ -250,26 +250,70 @@ void jw_null(struct jsonw *w)
 	put(w, "null", 4);
 }
 
+/* Most timestamps of a JSON line stream fall in the second of the line before, and
+ * gmtime_r + snprintf cost as much as the rest of a line: keep the formatted date and
+ * time of the last second (per thread). */
+static _Thread_local struct {
+	time_t sec;
+	int valid;
+	char s[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+} ts_cache;
+
+static void put_digits(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void rfc3339_us(uint64_t realtime_ns, char *out, size_t outlen)
 {
 	time_t sec = (time_t)(realtime_ns / 1000000000ULL);
 	unsigned us = (unsigned)((realtime_ns % 1000000000ULL) / 1000);
-	struct tm tm;
+	char tmp[28];
 
-	gmtime_r(&sec, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+	if (!ts_cache.valid || ts_cache.sec != sec) {
+		struct tm tm;
+		if (!gmtime_r(&sec, &tm))
+			memset(&tm, 0, sizeof(tm));
+		/* a uint64_t of ns reaches the year 2554: always four digits */
+		put_digits(ts_cache.s, (unsigned)(tm.tm_year + 1900), 4);
+		ts_cache.s[4] = '-';
+		put_digits(ts_cache.s + 5, (unsigned)tm.tm_mon + 1, 2);
+		ts_cache.s[7] = '-';
+		put_digits(ts_cache.s + 8, (unsigned)tm.tm_mday, 2);
+		ts_cache.s[10] = 'T';
+		put_digits(ts_cache.s + 11, (unsigned)tm.tm_hour, 2);
+		ts_cache.s[13] = ':';
+		put_digits(ts_cache.s + 14, (unsigned)tm.tm_min, 2);
+		ts_cache.s[16] = ':';
+		put_digits(ts_cache.s + 17, (unsigned)tm.tm_sec, 2);
+		ts_cache.sec = sec;
+		ts_cache.valid = 1;
+	}
+	memcpy(tmp, ts_cache.s, 19);
+	tmp[19] = '.';
+	put_digits(tmp + 20, us, 6);
+	tmp[26] = 'Z';
+	tmp[27] = 0;
+	if (outlen == 0)
+		return;
+	size_t n = outlen - 1 < sizeof(tmp) - 1 ? outlen - 1 : sizeof(tmp) - 1;
+	memcpy(out, tmp, n);
+	out[n] = 0;
 }
 
 void jw_ts(struct jsonw *w, uint64_t realtime_ns)
 {
 	char tmp[40];
 
-	rfc3339_us(realtime_ns, tmp, sizeof(tmp));
+	rfc3339_us(realtime_ns, tmp + 1, sizeof(tmp) - 2);
+	tmp[0] = '"';
+	size_t n = strlen(tmp);
+	tmp[n] = '"';
 	sep(w);
-	putc_(w, '"');
-	put(w, tmp, strlen(tmp));
-	putc_(w, '"');
+	put(w, tmp, n + 1);
 }
 
 static int digits(const char *s, int n, int *out)
