@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,19 +39,24 @@ static int reserve(struct jsonw *w, size_t more)
 	return 0;
 }
 
-static void put(struct jsonw *w, const char *s, size_t n)
+/* Room for @n more bytes: the common case is one comparison, inline. */
+static inline int room(struct jsonw *w, size_t n)
 {
-	if (reserve(w, n))
+	return w->cap - w->len >= n || reserve(w, n) == 0;
+}
+
+static inline void put(struct jsonw *w, const char *s, size_t n)
+{
+	if (!room(w, n))
 		return;
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
 }
 
-static void putc_(struct jsonw *w, char c)
+static inline void putc_(struct jsonw *w, char c)
 {
-	if (reserve(w, 1))
-		return;
-	w->buf[w->len++] = c;
+	if (room(w, 1))
+		w->buf[w->len++] = c;
 }
 
 static void sep(struct jsonw *w)
@@ -126,49 +132,54 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Write @s/@n as a JSON string. Room for the worst case (every byte a \u00XX escape) is
+ * made once, so the loop writes without further checks. */
 static void put_escaped(struct jsonw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
+	size_t i = 0;
+	char *o;
 
-	putc_(w, '"');
+	if (n > (SIZE_MAX - w->len - 2) / 6) {
+		w->oom = 1;
+		return;
+	}
+	if (!room(w, 6 * n + 2))
+		return;
+	o = w->buf + w->len;
+	*o++ = '"';
 	while (i < n) {
 		unsigned char c = p[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			run++;
+			*o++ = (char)c;
 			i++;
 			continue;
-		}
-		if (run) {
-			put(w, s + i - run, run);
-			run = 0;
 		}
 		if (c >= 0x80) {
 			size_t ul = utf8_len(p + i, n - i);
 			if (ul) {
-				put(w, s + i, ul);
+				memcpy(o, s + i, ul);
+				o += ul;
 				i += ul;
 				continue;
 			}
 		}
-		char e[6];
+		*o++ = '\\';
 		switch (c) {
-		case '"': put(w, "\\\"", 2); break;
-		case '\\': put(w, "\\\\", 2); break;
-		case '\n': put(w, "\\n", 2); break;
-		case '\r': put(w, "\\r", 2); break;
-		case '\t': put(w, "\\t", 2); break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
 		default:
-			e[0] = '\\', e[1] = 'u', e[2] = '0', e[3] = '0';
-			e[4] = hex[c >> 4], e[5] = hex[c & 15];
-			put(w, e, 6);
+			o[0] = 'u', o[1] = '0', o[2] = '0', o[3] = hex[c >> 4], o[4] = hex[c & 15];
+			o += 5;
 		}
 		i++;
 	}
-	if (run)
-		put(w, s + i - run, run);
-	putc_(w, '"');
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
 }
 
 void jw_key(struct jsonw *w, const char *key)
