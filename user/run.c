@@ -19,7 +19,6 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 #include <uthash.h>
 
@@ -35,19 +34,6 @@
 #include "util.h"
 
 #define TICK_NS 1000000000ULL
-/*
- * Ring-buffer batching under load. A BPF program that writes into an empty ring buffer
- * wakes the reader with an IPI (irq_work); on this VM kind that is an MSR write the
- * hypervisor traps, and it was a third of wrk's CPU time under tollgate (perf,
- * scripts/bench-overhead.sh); each wakeup also costs tollgate a context switch for one or
- * two records. So when wakeups come faster than one per RB_BATCH_SLEEP_NS and bring small
- * batches, the loop sleeps RB_BATCH_SLEEP_NS before it polls again: records written
- * meanwhile find the buffer non-empty and wake nobody. At lower rates (an agent's few
- * hundred requests/s, process starts whose TLS probes must be attached at once) records
- * are read as soon as they arrive.
- */
-#define RB_BATCH_SMALL 256
-#define RB_BATCH_SLEEP_NS 1000000L
 
 struct udp_seen {
 	struct tg_udp_key key;
@@ -516,7 +502,6 @@ int cmd_run(int argc, char **argv)
 		o.ncgroups ? "the given cgroups" : "every cgroup on the host",
 		strcmp(o.json, "-") ? o.json : "stdout");
 	ret = 0;
-	uint64_t rb_idle_since = 0; /* CLOCK_MONOTONIC: ring buffer last read (and slept) */
 	while (!r->stop) {
 		struct epoll_event evs[4];
 		int timeout = -1;
@@ -543,14 +528,7 @@ int cmd_run(int argc, char **argv)
 					;
 				tick(r);
 			} else {
-				/* woken again within RB_BATCH_SLEEP_NS of the last read: load */
-				int busy = now_mono_ns() - rb_idle_since < (uint64_t)RB_BATCH_SLEEP_NS;
-				int got = ring_buffer__consume(r->rb);
-				if (busy && got >= 0 && got < RB_BATCH_SMALL) {
-					struct timespec ts = {0, RB_BATCH_SLEEP_NS};
-					nanosleep(&ts, NULL);
-				}
-				rb_idle_since = now_mono_ns();
+				ring_buffer__consume(r->rb);
 			}
 		}
 		if (dl && now_mono_ns() >= dl)
