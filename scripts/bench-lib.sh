@@ -136,13 +136,13 @@ EOF
   bench_wait_port "$HTTP_PORT"
 }
 
-# tg_start NAME ARGS...: start tollgate with ARGS, JSON lines to a file; wait until it is
-# attached ("watching" on stderr). Sets TG_PID, TG_ERR, TG_JSON.
+# tg_start NAME ARGS...: start tollgate with ARGS, JSON lines to a file (or to $TG_JSON_TO
+# when set); wait until it is attached ("watching" on stderr). Sets TG_PID, TG_ERR, TG_JSON.
 tg_start() {
   local name=$1
   shift
   TG_ERR="$BENCH_TMP/tollgate-$name.err"
-  TG_JSON="$BENCH_TMP/tollgate-$name.jsonl"
+  TG_JSON=${TG_JSON_TO:-"$BENCH_TMP/tollgate-$name.jsonl"}
   "$TOLLGATE" run --json "$TG_JSON" "$@" 2>"$TG_ERR" &
   TG_PID=$!
   for _ in $(seq 300); do

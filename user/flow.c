@@ -129,8 +129,7 @@ static void obs_base(struct flow *f, struct tg_obs *o, int type, uint64_t ts, ui
 	o->cgroup = f->cfg.cgroup ? f->cfg.cgroup(f->cfg.ctx, cg) : NULL;
 	o->pid = pid;
 	o->tid = tid;
-	/* a record's comm is TG_COMM_LEN bytes, not always NUL-terminated */
-	memcpy(o->comm, comm, TG_COMM_LEN);
+	memcpy(o->comm, comm, TG_COMM_LEN); /* o->comm[TG_COMM_LEN] stays 0 */
 	o->retry_after_s = -1;
 	o->latency_ms = -1;
 }
