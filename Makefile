@@ -4,9 +4,6 @@
 #   sudo make run   install missing packages, build, run `tollgate run` host-wide
 #   sudo make test  install missing packages, build, run unit and integration tests
 #   make unit       cmocka unit tests only (no privileges), under ASan/UBSan
-#   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_LONG_SECONDS each
-#   make fuzz-smoke the same, FUZZ_SECONDS each (part of `make test`)
-#   make bench      build the benchmark programs (scripts/bench-*.sh run them)
 #   V=1             show full commands
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -47,7 +44,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 SKEL      := $(BUILD)/tollgate.skel.h
 
-.PHONY: all deps run test unit integration clean install fuzz fuzz-smoke bench
+.PHONY: all deps run test unit integration clean install
 all: $(BUILD)/tollgate
 
 deps:
@@ -86,29 +83,13 @@ $(BUILD)/tollgate: $(BUILD)/user/main.o $(BUILD)/libtollgate.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-# Unit tests: the same sources, built with ASan and UBSan.
-$(BUILD)/san/user/%.o: user/%.c | $(SKEL)
-	$(call msg,CC-SAN,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+# ---- fuzzing and benchmarks ----
+#   make fuzz        libFuzzer targets (tests/fuzz/), FUZZ_LONG_SECONDS each
+#   make fuzz-smoke  the same, FUZZ_SECONDS each (part of `make test`)
+#   make bench       the benchmark programs (scripts/bench-*.sh build and run them)
+.PHONY: fuzz fuzz-smoke bench
 
-$(BUILD)/san/libtollgate.a: $(SAN_OBJS)
-	$(call msg,AR,$@)
-	$(Q)rm -f $@ && ar rcs $@ $^
-
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libtollgate.a
-	$(call msg,CC-TEST,$@)
-	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(BUILD)/san/libtollgate.a \
-		$(LDLIBS) -lcmocka
-
-unit: $(UNIT_BINS)
-	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
-
-integration: $(BUILD)/tollgate
-	$(Q)python3 -m unittest discover -s tests/integration -p 'test_*.py' -v
-
-# ---- fuzzing: libFuzzer targets tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/ ----
+# libFuzzer targets tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/.
 # The library sources are rebuilt with clang, coverage instrumentation, ASan and UBSan.
 # A new target is one new tests/fuzz/fuzz_NAME.c plus its seed directory (see
 # tests/fuzz/README.md); nothing here needs to change.
@@ -147,6 +128,30 @@ $(BUILD)/bench-pipeline: tests/bench/bench_pipeline.c $(BUILD)/libtollgate.a
 
 bench: $(BUILD)/bench-pipeline
 
+-include $(wildcard $(BUILD)/fuzz/*.d $(BUILD)/fuzz/user/*.d $(BUILD)/bench-pipeline.d)
+
+# Unit tests: the same sources, built with ASan and UBSan.
+$(BUILD)/san/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC-SAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(BUILD)/san/libtollgate.a: $(SAN_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/san/libtollgate.a
+	$(call msg,CC-TEST,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SAN_FLAGS) -Itests/unit -o $@ $< $(BUILD)/san/libtollgate.a \
+		$(LDLIBS) -lcmocka
+
+unit: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+integration: $(BUILD)/tollgate
+	$(Q)python3 -m unittest discover -s tests/integration -p 'test_*.py' -v
+
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/tollgate run $(RUN_ARGS)
@@ -159,5 +164,4 @@ test: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d \
-                    $(BUILD)/fuzz/*.d $(BUILD)/fuzz/user/*.d $(BUILD)/*.d)
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d)
