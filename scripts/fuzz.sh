@@ -28,8 +28,11 @@ for bin in "$@"; do
   mkdir -p "$work" "$arts"
   [ -d "$seeds" ] || { echo "fuzz: $name: no seed corpus at $seeds" >&2; exit 2; }
   # the flow target takes whole record sequences: allow longer inputs
-  maxlen=4096
-  [ "$name" = flow ] && maxlen=32768
+  case $name in
+    flow) maxlen=32768 ;;
+    elf) maxlen=16384 ;;
+    *) maxlen=4096 ;;
+  esac
   rc=0
   "$bin" -max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$arts/$name-" "$work" "$seeds" >"$log" 2>&1 || rc=$?

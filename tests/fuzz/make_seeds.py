@@ -7,6 +7,8 @@ The record layouts follow include/tollgate_abi.h (user/decode.c asserts the same
 import hashlib
 import os
 import struct
+import subprocess
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -173,6 +175,45 @@ def flow_seeds():
                          hdr(EV_CONNECT, 80)[:40]))
 
 
+# ---- ELF files that define a TLS API (tiny: the fuzzer mutates whole files) ----
+
+TINY_OPENSSL = r"""
+__attribute__((noinline)) int ssl_read_internal(void *s, void *b, unsigned long n,
+                                                unsigned long *r) { *r = n; return s && b; }
+int SSL_write(void *s, const void *b, int n) { return s && b ? n : -1; }
+int SSL_write_ex(void *s, const void *b, unsigned long n, unsigned long *w)
+{ *w = n; return s && b; }
+int SSL_read(void *s, void *b, int n)
+{ unsigned long r; int ret = ssl_read_internal(s, b, (unsigned long)n, &r); return ret > 0 ? (int)r : ret; }
+int SSL_read_ex(void *s, void *b, unsigned long n, unsigned long *r)
+{ return ssl_read_internal(s, b, n, r); }
+"""
+
+TINY_GNUTLS = r"""
+long gnutls_record_send(void *s, const void *b, unsigned long n) { return s && b ? (long)n : -1; }
+long gnutls_record_recv(void *s, void *b, unsigned long n) { return s && b ? (long)n : -1; }
+"""
+
+
+def elf_seeds():
+    with tempfile.TemporaryDirectory() as d:
+        for name, src, opt in (("openssl", TINY_OPENSSL, "-O1"), ("openssl-O0", TINY_OPENSSL, "-O0"),
+                               ("gnutls", TINY_GNUTLS, "-O2")):
+            c, so = os.path.join(d, name + ".c"), os.path.join(d, name + ".so")
+            with open(c, "w") as f:
+                f.write(src)
+            subprocess.run(["gcc", "-shared", "-fPIC", opt, "-nostdlib", "-s",
+                            "-Wl,-z,max-page-size=16", "-Wl,-z,noseparate-code",
+                            "-Wl,--hash-style=gnu", "-o", so, c], check=True)
+            with open(so, "rb") as f:
+                write("elf", f.read())
+    with open("/usr/lib/x86_64-linux-gnu/libssl.so.3", "rb") as f:
+        write("elf", f.read(4096))  # headers of the real library, cut short
+    write("elf", b"\x7fELF\x02\x01\x01" + bytes(57))
+    write("elf", b"#!/bin/sh\necho not an ELF file\n")
+
+
 if __name__ == "__main__":
     http_seeds()
     flow_seeds()
+    elf_seeds()
