@@ -8,7 +8,10 @@
 # value of kernel.bpf_stats_enabled.
 
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-TOLLGATE="$BENCH_ROOT/build/tollgate"
+# TOLLGATE=/path/to/tollgate measures another build (for example the merge target) with
+# these scripts; by default the tree's own build/tollgate, rebuilt first.
+TOLLGATE_GIVEN=${TOLLGATE:+1}
+TOLLGATE=${TOLLGATE:-"$BENCH_ROOT/build/tollgate"}
 PY=/usr/bin/python3 # Debian's python: its _ssl links the system libssl.so.3
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -28,8 +31,11 @@ bench_die() { bench_log "error: $*"; exit 1; }
 
 bench_setup() {
   [ "$(id -u)" -eq 0 ] || bench_die "run as root (cgroups, BPF)"
-  # measure what the tree holds now, not a stale build
-  make -C "$BENCH_ROOT" --no-print-directory -s all >&2 || bench_die "make failed"
+  if [ -z "$TOLLGATE_GIVEN" ]; then
+    # measure what the tree holds now, not a stale build
+    make -C "$BENCH_ROOT" --no-print-directory -s all >&2 || bench_die "make failed"
+  fi
+  [ -x "$TOLLGATE" ] || bench_die "$TOLLGATE: not an executable"
   for t in nginx wrk openssl taskset bpftool "$PY"; do
     command -v "$t" >/dev/null || bench_die "$t is missing (scripts/deps.sh installs it)"
   done
@@ -239,4 +245,15 @@ machine_note() {
   local la
   la=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%dT%H:%M:%SZ); load average $la"
+}
+
+# What is measured: the binary, and the commit it was built from when it is this tree's.
+tollgate_note() {
+  local v
+  v=$("$TOLLGATE" version 2>/dev/null | head -1)
+  if [ -n "$TOLLGATE_GIVEN" ]; then
+    echo "$TOLLGATE ($v)"
+  else
+    echo "$TOLLGATE ($v, tree at $(git -C "$BENCH_ROOT" describe --always --dirty 2>/dev/null || echo '?'))"
+  fi
 }

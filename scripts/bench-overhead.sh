@@ -4,6 +4,7 @@
 #   sudo scripts/bench-overhead.sh [--rounds N] [--seconds S] [--conns N]
 #                                  [--agent-seconds S] [--agent-rate R] [--loss-seconds S]
 #                                  [--parts LIST]
+#   sudo TOLLGATE=/path/to/tollgate scripts/bench-overhead.sh ...   (another build)
 #
 # Server: nginx, one worker, TLS (ECDSA P-256), its own cgroup (never watched), CPU 0.
 # Client: wrk -t1, keep-alive, its own cgroup, CPU 1, loopback. tollgate itself is not
@@ -83,7 +84,8 @@ RESULTS="$BENCH_TMP/results.tsv"
 : >"$RESULTS"
 
 echo "bench-overhead: $(machine_note)"
-echo "tollgate $(git -C "$BENCH_ROOT" describe --always --dirty 2>/dev/null || echo '?'); nginx (1 worker, CPU $SERVER_CPU) and wrk -t1 -c$CONNS (CPU $CLIENT_CPU) over TLS on loopback"
+echo "measuring $(tollgate_note)"
+echo "nginx (1 worker, CPU $SERVER_CPU) and wrk -t1 -c$CONNS (CPU $CLIENT_CPU) over TLS on loopback"
 echo "rounds: $ROUNDS x ${SECS}s per configuration; tollgate writes JSON lines to a file under $BENCH_TMP"
 
 CONFIGS=(none floor tollgate outside)
@@ -302,14 +304,16 @@ agent_run() {
   t0=$(date +%s%N)
   if [ -n "$TG_PID" ]; then
     c0=$(proc_cpu_ns "$TG_PID")
-    s0=$(bpf_prog_stats "$ids" | awk '{ s += $4 } END { print s + 0 }')
+    bpf_prog_stats "$ids" >"$BENCH_TMP/agent-progs0.txt"
+    s0=$(awk '{ s += $4 } END { print s + 0 }' "$BENCH_TMP/agent-progs0.txt")
   fi
   wait "$cpid" || bench_die "paced client failed"
   t1=$(date +%s%N)
   local seen=-
   if [ -n "$TG_PID" ]; then
     c1=$(proc_cpu_ns "$TG_PID")
-    s1=$(bpf_prog_stats "$ids" | awk '{ s += $4 } END { print s + 0 }')
+    bpf_prog_stats "$ids" >"$BENCH_TMP/agent-progs1.txt"
+    s1=$(awk '{ s += $4 } END { print s + 0 }' "$BENCH_TMP/agent-progs1.txt")
     tg_stop
     bpf_stats_restore
     seen=$(sed -n 's/.*stopped: [0-9]* records, \([0-9]*\) http requests.*/\1/p' "$TG_ERR")
@@ -323,7 +327,8 @@ if want agent; then
   echo "== realistic agent load: $AGENT_RATE requests/s, one keep-alive TLS connection, ${AGENT_SECS}s (python http.client, system libssl)"
   agent_run none "$BENCH_TMP/agent-none.txt"
   agent_run tollgate "$BENCH_TMP/agent-tollgate.txt"
-  "$PY" - "$(cat "$BENCH_TMP/agent-none.txt")" "$(cat "$BENCH_TMP/agent-tollgate.txt")" <<'EOF'
+  "$PY" - "$(cat "$BENCH_TMP/agent-none.txt")" "$(cat "$BENCH_TMP/agent-tollgate.txt")" \
+    "$BENCH_TMP/agent-progs0.txt" "$BENCH_TMP/agent-progs1.txt" <<'EOF'
 import json, sys
 def split(s):
     j, rest = s.rsplit("}", 1)
@@ -345,6 +350,12 @@ print(f"client CPU with tollgate - without: {d * 1000:+.0f} ms over {ct['seconds
       f"{d * 100 / ct['seconds']:+.3f}% of a core ({d * 1e6 / max(1, ct['ok']):+.1f} us per request;"
       " includes the uprobe traps, which run_time_ns does not; noisy at this size)")
 print(f"tollgate reported {seen} http_request events for {ct['ok']} requests")
+parse = lambda p: {l.split()[0]: l.split() for l in open(p) if l.strip()}
+a, b = parse(sys.argv[3]), parse(sys.argv[4])
+print("per program over the window:", ", ".join(
+    f"{r[1]} {(int(r[2]) - int(a[k][2])) / max(1, ct['ok']):.2f}/req x "
+    f"{(int(r[3]) - int(a[k][3])) / max(1, int(r[2]) - int(a[k][2])):.0f} ns"
+    for k, r in sorted(b.items(), key=lambda kv: kv[1][1]) if k in a and int(r[2]) > int(a[k][2])))
 EOF
 fi
 
