@@ -20,6 +20,8 @@
 #              outside   tollgate --cgroup OTHER while wrk runs in CLIENT (not watched)
 #              medians and ratios of requests/s and p99 latency against the goals
 #              tollgate/none >= 0.90, tollgate/floor >= 0.95, outside/none >= 0.99
+#              (--configs LIST runs a subset, e.g. none,outside for a closer look at one
+#              ratio)
 #   close      the same with "Connection: close" (a TCP + TLS handshake per request: the
 #              connect, sock_release and skb hooks)
 #   programs   per-program cost under the saturating load (kernel.bpf_stats_enabled):
@@ -47,6 +49,7 @@ AGENT_SECS=60
 AGENT_RATE=200
 LOSS_SECS=10
 PARTS=keepalive,close,programs,loss,agent
+CONFIG_LIST=none,floor,tollgate,outside
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 
@@ -66,6 +69,7 @@ while [ $# -gt 0 ]; do
     --agent-rate) AGENT_RATE=$(num "$1" "${2:-}"); shift 2 ;;
     --loss-seconds) LOSS_SECS=$(num "$1" "${2:-}"); shift 2 ;;
     --parts) PARTS=${2:-}; shift 2 ;;
+    --configs) CONFIG_LIST=${2:-}; shift 2 ;;
     -h | --help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -74,6 +78,11 @@ for p in ${PARTS//,/ }; do
   case $p in keepalive | close | programs | loss | agent) ;; *) bench_die "--parts: unknown part $p" ;; esac
 done
 want() { [[ ",$PARTS," == *",$1,"* ]]; }
+read -r -a CONFIGS <<<"${CONFIG_LIST//,/ }"
+[ ${#CONFIGS[@]} -gt 0 ] || bench_die "--configs: empty"
+for c in "${CONFIGS[@]}"; do
+  case $c in none | floor | tollgate | outside) ;; *) bench_die "--configs: unknown configuration $c" ;; esac
+done
 [ "$SECS" -ge 3 ] || bench_die "--seconds must be at least 3"
 
 trap bench_cleanup EXIT
@@ -87,8 +96,6 @@ echo "bench-overhead: $(machine_note)"
 echo "measuring $(tollgate_note)"
 echo "nginx (1 worker, CPU $SERVER_CPU) and wrk -t1 -c$CONNS (CPU $CLIENT_CPU) over TLS on loopback"
 echo "rounds: $ROUNDS x ${SECS}s per configuration; tollgate writes JSON lines to a file under $BENCH_TMP"
-
-CONFIGS=(none floor tollgate outside)
 
 cfg_args() {
   case $1 in
@@ -153,11 +160,11 @@ rounds() {
 
 # report LABEL TITLE: medians and ratios of one set of rounds.
 report() {
-  "$PY" - "$RESULTS" "$1" "$2" <<'EOF'
+  "$PY" - "$RESULTS" "$1" "$2" "$CONFIG_LIST" <<'EOF'
 import statistics, sys
-path, label, title = sys.argv[1:4]
+path, label, title, configs = sys.argv[1:5]
 rows = [l.rstrip("\n").split("\t") for l in open(path) if l.split("\t")[0] == label]
-modes = ["none", "floor", "tollgate", "outside"]
+modes = [m for m in ["none", "floor", "tollgate", "outside"] if m in configs.split(",")]
 by = {m: [r for r in rows if r[1] == m] for m in modes}
 med = lambda m, i: statistics.median(float(r[i]) for r in by[m])
 print(f"\n== {title}: medians of {len(by['none'])} rounds (per-round values in the order run)")
@@ -173,20 +180,23 @@ print("(tollgate CPU: utime + stime of the tollgate process over the run, % of o
 goals = [("tollgate", "none", 0.90), ("tollgate", "floor", 0.95), ("outside", "none", 0.99)]
 print(f"{'ratio':<16} {'req/s':>7} {'p99 (inverse)':>14} {'goal':>6}  verdict (req/s; p99)")
 for a, b, g in goals:
+    if a not in modes or b not in modes:
+        continue
     rr = med(a, 3) / med(b, 3)
     rl = med(b, 4) / med(a, 4)
     v = lambda x: "met" if x >= g else "MISSED"
     print(f"{a + '/' + b:<16} {rr:>7.3f} {rl:>14.3f} {'>=%.2f' % g:>6}  {v(rr)}; {v(rl)}")
 print("(p99 (inverse) = baseline p99 / config p99, so that higher is better for both columns)")
-seen = [(int(r[9]), int(r[6])) for r in by["tollgate"] if r[9] != "-"]
+seen = [(int(r[9]), int(r[6])) for r in by.get("tollgate", []) if r[9] != "-"]
 if seen:
     print("tollgate reported %d http_request events for %d requests wrk completed (%.2f%%);"
           " requests in flight at the end are counted by wrk only"
           % (sum(s for s, _ in seen), sum(t for _, t in seen),
              100.0 * sum(s for s, _ in seen) / max(1, sum(t for _, t in seen))))
-n, f, t = med("none", 3), med("floor", 3), med("tollgate", 3)
-print("time per request at saturation: none %.2f us, floor %.2f us (+%.2f), tollgate %.2f us (+%.2f over floor)"
-      % (1e6 / n, 1e6 / f, 1e6 / f - 1e6 / n, 1e6 / t, 1e6 / t - 1e6 / f))
+if all(m in modes for m in ("none", "floor", "tollgate")):
+    n, f, t = med("none", 3), med("floor", 3), med("tollgate", 3)
+    print("time per request at saturation: none %.2f us, floor %.2f us (+%.2f), tollgate %.2f us"
+          " (+%.2f over floor)" % (1e6 / n, 1e6 / f, 1e6 / f - 1e6 / n, 1e6 / t, 1e6 / t - 1e6 / f))
 EOF
 }
 
