@@ -22,9 +22,10 @@
 # hash maps (bpftool map dump), and, when the build has `tollgate status --json`, the sizes
 # it reports itself (tracked cgroups and connections, TLS probe links and processes,
 # detector memory). What it does not expose, the output says.
-# Verdict per metric: bounded when the last sample is within 10% (plus a small absolute
-# slack) of the largest sample of the first half of the run; an LRU map that grows is
-# reported as growing, with the cap the kernel holds it to.
+# Verdict per metric: bounded when it is flat over the second half of the run (the last
+# sample at most a small slack or 2% above the middle one); otherwise GROWING, with the
+# rate per minute and per churned cgroup; an LRU map that grows is reported with the cap
+# the kernel holds it to.
 set -euo pipefail
 
 # shellcheck source=scripts/bench-lib.sh
@@ -180,15 +181,24 @@ def maps(r):
     return {k: v.split("/") for k, v in (x.split("=") for x in r[7].split())}
 
 def verdict(name, vals, slack, note=""):
-    if len(vals) < 4:
+    """Bounded = flat over the second half of the run: the last sample is at most
+    max(slack, 2%) above the sample at the middle of the run."""
+    if len(vals) < 3:
         return f"{name}: too few samples ({len(vals)}) to judge"
-    ref = max(vals[: len(vals) // 2])
-    ok = vals[-1] <= ref * 1.1 + slack
-    return (f"{name}: first half max {ref}, last {vals[-1]} -> "
-            + ("bounded" if ok else "GROWING" + note))
+    i = len(vals) // 2
+    mid, last = vals[i], vals[-1]
+    grow = last - mid
+    head = f"{name}: {vals[0]} at start, {mid} at {timed[i][0]} s, {last} at {timed[-1][0]} s -> "
+    if grow <= max(slack, 0.02 * abs(mid)):
+        return head + "bounded"
+    dt = int(timed[-1][0]) - int(timed[i][0])
+    dc = int(timed[-1][6]) - int(timed[i][6])
+    rate = f"+{grow * 60 / dt:.1f}/min" if dt > 0 else ""
+    per = f", +{grow / dc:.2f} per churned cgroup" if dc > 0 else ""
+    return head + f"GROWING ({rate}{per}){note}"
 
-print("\n== bounded? (last sample <= 1.1 x the largest of the first half + slack)")
-print(verdict("RSS (KiB, slack 2048)", [int(r[1]) for r in timed], 2048))
+print("\n== bounded? (flat over the second half: last <= middle sample + max(slack, 2%))")
+print(verdict("RSS (KiB, slack 1024)", [int(r[1]) for r in timed], 1024))
 print(verdict("open fds (slack 8)", [int(r[3]) for r in timed], 8))
 print(verdict("BPF links (slack 8)", [int(r[4]) for r in timed], 8))
 names = sorted(set().union(*(maps(r).keys() for r in timed))) if timed else []
