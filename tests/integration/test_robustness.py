@@ -209,6 +209,7 @@ class EdgesTest(unittest.TestCase):
             if holder:
                 holder.kill()
                 holder.wait()
+                holder.stdout.close()
             shutil.rmtree(d, ignore_errors=True)
 
 
