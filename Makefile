@@ -90,6 +90,53 @@ $(BUILD)/tollgate: $(BUILD)/user/main.o $(BUILD)/libtollgate.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# ---- fuzzing and benchmarks ----
+#   make fuzz        libFuzzer targets (tests/fuzz/), FUZZ_LONG_SECONDS each
+#   make fuzz-smoke  the same, FUZZ_SECONDS each (part of `make test`)
+#   make bench       the benchmark programs (scripts/bench-*.sh build and run them)
+.PHONY: fuzz fuzz-smoke bench
+
+# libFuzzer targets tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/corpus/NAME/.
+# The library sources are rebuilt with clang, coverage instrumentation, ASan and UBSan.
+# A new target is one new tests/fuzz/fuzz_NAME.c plus its seed directory (see
+# tests/fuzz/README.md); nothing here needs to change.
+FUZZ_SECONDS      ?= 20
+FUZZ_LONG_SECONDS ?= 600
+FUZZ_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+               -I/usr/include/capstone -Itests/fuzz -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(BUILD)/fuzz/user/%.o,$(LIB_SRCS))
+
+$(BUILD)/fuzz/user/%.o: user/%.c | $(SKEL)
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libtollgate.a: $(FUZZ_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(BUILD)/fuzz/libtollgate.a
+	$(call msg,CC-FUZZ,$@)
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libtollgate.a $(LDLIBS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	$(Q)scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	$(Q)scripts/fuzz.sh $(FUZZ_LONG_SECONDS) $(FUZZ_BINS)
+
+# ---- benchmarks (scripts/bench-pipeline.sh, scripts/bench-overhead.sh run them) ----
+$(BUILD)/bench-pipeline: tests/bench/bench_pipeline.c $(BUILD)/libtollgate.a
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(BUILD)/libtollgate.a $(LDLIBS) -lhttp_parser
+
+bench: $(BUILD)/bench-pipeline
+
+-include $(wildcard $(BUILD)/fuzz/*.d $(BUILD)/fuzz/user/*.d $(BUILD)/bench-pipeline.d)
+
 # Unit tests: the same sources, built with ASan and UBSan.
 $(BUILD)/san/user/%.o: user/%.c | $(SKEL)
 	$(call msg,CC-SAN,$@)
@@ -129,6 +176,7 @@ run: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit
 	$(Q)$(MAKE) --no-print-directory integration
+	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 
 # Binary, default policy (kept if one is there), Prometheus rules, Grafana dashboard,
 # systemd unit, OCI hooks.d entry, README.

@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,19 +39,24 @@ static int reserve(struct jsonw *w, size_t more)
 	return 0;
 }
 
-static void put(struct jsonw *w, const char *s, size_t n)
+/* Room for @n more bytes: the common case is one comparison, inline. */
+static inline int room(struct jsonw *w, size_t n)
 {
-	if (reserve(w, n))
+	return w->cap - w->len >= n || reserve(w, n) == 0;
+}
+
+static inline void put(struct jsonw *w, const char *s, size_t n)
+{
+	if (!room(w, n))
 		return;
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
 }
 
-static void putc_(struct jsonw *w, char c)
+static inline void putc_(struct jsonw *w, char c)
 {
-	if (reserve(w, 1))
-		return;
-	w->buf[w->len++] = c;
+	if (room(w, 1))
+		w->buf[w->len++] = c;
 }
 
 static void sep(struct jsonw *w)
@@ -126,49 +132,54 @@ static size_t utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/* Write @s/@n as a JSON string. Room for the worst case (every byte a \u00XX escape) is
+ * made once, so the loop writes without further checks. */
 static void put_escaped(struct jsonw *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, run = 0;
+	size_t i = 0;
+	char *o;
 
-	putc_(w, '"');
+	if (n > (SIZE_MAX - w->len - 2) / 6) {
+		w->oom = 1;
+		return;
+	}
+	if (!room(w, 6 * n + 2))
+		return;
+	o = w->buf + w->len;
+	*o++ = '"';
 	while (i < n) {
 		unsigned char c = p[i];
 		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
-			run++;
+			*o++ = (char)c;
 			i++;
 			continue;
-		}
-		if (run) {
-			put(w, s + i - run, run);
-			run = 0;
 		}
 		if (c >= 0x80) {
 			size_t ul = utf8_len(p + i, n - i);
 			if (ul) {
-				put(w, s + i, ul);
+				memcpy(o, s + i, ul);
+				o += ul;
 				i += ul;
 				continue;
 			}
 		}
-		char e[6];
+		*o++ = '\\';
 		switch (c) {
-		case '"': put(w, "\\\"", 2); break;
-		case '\\': put(w, "\\\\", 2); break;
-		case '\n': put(w, "\\n", 2); break;
-		case '\r': put(w, "\\r", 2); break;
-		case '\t': put(w, "\\t", 2); break;
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
 		default:
-			e[0] = '\\', e[1] = 'u', e[2] = '0', e[3] = '0';
-			e[4] = hex[c >> 4], e[5] = hex[c & 15];
-			put(w, e, 6);
+			o[0] = 'u', o[1] = '0', o[2] = '0', o[3] = hex[c >> 4], o[4] = hex[c & 15];
+			o += 5;
 		}
 		i++;
 	}
-	if (run)
-		put(w, s + i - run, run);
-	putc_(w, '"');
+	*o++ = '"';
+	w->len = (size_t)(o - w->buf);
 }
 
 void jw_key(struct jsonw *w, const char *key)
@@ -263,26 +274,70 @@ void jw_null(struct jsonw *w)
 	put(w, "null", 4);
 }
 
+/* Most timestamps of a JSON line stream fall in the second of the line before, and
+ * gmtime_r + snprintf cost as much as the rest of a line: keep the formatted date and
+ * time of the last second (per thread). */
+static _Thread_local struct {
+	time_t sec;
+	int valid;
+	char s[20]; /* "YYYY-MM-DDTHH:MM:SS" */
+} ts_cache;
+
+static void put_digits(char *p, unsigned v, int n)
+{
+	for (int i = n - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+}
+
 void rfc3339_us(uint64_t realtime_ns, char *out, size_t outlen)
 {
 	time_t sec = (time_t)(realtime_ns / 1000000000ULL);
 	unsigned us = (unsigned)((realtime_ns % 1000000000ULL) / 1000);
-	struct tm tm;
+	char tmp[28];
 
-	gmtime_r(&sec, &tm);
-	snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, us);
+	if (!ts_cache.valid || ts_cache.sec != sec) {
+		struct tm tm;
+		if (!gmtime_r(&sec, &tm))
+			memset(&tm, 0, sizeof(tm));
+		/* a uint64_t of ns reaches the year 2554: always four digits */
+		put_digits(ts_cache.s, (unsigned)(tm.tm_year + 1900), 4);
+		ts_cache.s[4] = '-';
+		put_digits(ts_cache.s + 5, (unsigned)tm.tm_mon + 1, 2);
+		ts_cache.s[7] = '-';
+		put_digits(ts_cache.s + 8, (unsigned)tm.tm_mday, 2);
+		ts_cache.s[10] = 'T';
+		put_digits(ts_cache.s + 11, (unsigned)tm.tm_hour, 2);
+		ts_cache.s[13] = ':';
+		put_digits(ts_cache.s + 14, (unsigned)tm.tm_min, 2);
+		ts_cache.s[16] = ':';
+		put_digits(ts_cache.s + 17, (unsigned)tm.tm_sec, 2);
+		ts_cache.sec = sec;
+		ts_cache.valid = 1;
+	}
+	memcpy(tmp, ts_cache.s, 19);
+	tmp[19] = '.';
+	put_digits(tmp + 20, us, 6);
+	tmp[26] = 'Z';
+	tmp[27] = 0;
+	if (outlen == 0)
+		return;
+	size_t n = outlen - 1 < sizeof(tmp) - 1 ? outlen - 1 : sizeof(tmp) - 1;
+	memcpy(out, tmp, n);
+	out[n] = 0;
 }
 
 void jw_ts(struct jsonw *w, uint64_t realtime_ns)
 {
 	char tmp[40];
 
-	rfc3339_us(realtime_ns, tmp, sizeof(tmp));
+	rfc3339_us(realtime_ns, tmp + 1, sizeof(tmp) - 2);
+	tmp[0] = '"';
+	size_t n = strlen(tmp);
+	tmp[n] = '"';
 	sep(w);
-	putc_(w, '"');
-	put(w, tmp, strlen(tmp));
-	putc_(w, '"');
+	put(w, tmp, n + 1);
 }
 
 static int digits(const char *s, int n, int *out)

@@ -8,13 +8,20 @@
 
 #include "redact.h"
 
+/* Does @p/@n contain @needle (lower case), ignoring case? Called for every header of
+ * every request: compare the first byte inline, call strncasecmp only on a hit. */
 static int span_contains(const char *p, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
+	char c0 = needle[0];
 
-	for (size_t i = 0; i + k <= n; i++)
-		if (strncasecmp(p + i, needle, k) == 0)
+	for (size_t i = 0; i + k <= n; i++) {
+		char c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c == c0 && strncasecmp(p + i + 1, needle + 1, k - 1) == 0)
 			return 1;
+	}
 	return 0;
 }
 
