@@ -779,6 +779,10 @@ static int parse_list_of(struct pctx *c, yaml_node_t *n, const char *path, const
 		if (snprintf(ip, sizeof(ip), "%s[%u]", path, i) >= (int)sizeof(ip))
 			ip[sizeof(ip) - 1] = 0;
 		memset(elem, 0, size);
+		if (e->type != YAML_MAPPING_NODE) { /* an empty item would be all defaults */
+			err = expect(c, e, ip, "a mapping");
+			continue;
+		}
 		int r = parse_map(c, keys, e, elem, ip);
 		if (r == -ENOMEM)
 			return r;
@@ -837,6 +841,10 @@ static int parse_overrides(struct pctx *c, yaml_node_t *n, void *field, const ch
 		v[i] = c->p->base;
 		v[i].cgroup = NULL;
 		v[i].line = (int)e->start_mark.line + 1;
+		if (e->type != YAML_MAPPING_NODE) {
+			err = expect(c, e, ip, "a mapping");
+			continue;
+		}
 		int r = parse_map(c, override_keys, e, (char *)&v[i], ip);
 		if (r == -ENOMEM)
 			return r;

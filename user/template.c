@@ -100,6 +100,9 @@ size_t tpl_path(const char *path, size_t n, char *out, size_t outlen, struct tpl
 		ti->truncated = o < n;
 		return o;
 	}
+	/* trailing slashes go, all of them: the template of a template is itself */
+	while (n > 1 && path[n - 1] == '/')
+		n--;
 	while (i < n) {
 		/* path[i] == '/': the segment is path[i+1 .. j) */
 		size_t j = i + 1;
@@ -111,8 +114,6 @@ size_t tpl_path(const char *path, size_t n, char *out, size_t outlen, struct tpl
 		const char *w = kind ? "{id}" : seg;
 		size_t wn = kind ? 4 : sn;
 
-		if (sn == 0 && j == n && o > 0) /* trailing '/' */
-			break;
 		if (o + 1 + wn > outlen - 1 || (j < n && o + 1 + wn > outlen - 5)) {
 			/* o <= outlen - 5 holds here: "/..." fits */
 			memcpy(out + o, "/...", 4);

@@ -16,7 +16,8 @@
  *     (an opaque key such as "cus_9s6XKzkNRiz8i3"), or >= 20 letters and digits with at
  *     least 3 digits and no separator (a lower-case token).
  * Anything else (words, file names with dots, version strings like "v1") stays as it is.
- * A trailing "/" is dropped ("/api/customers/" -> "/api/customers"); "/" stays "/".
+ * Trailing "/"s are dropped ("/api/customers/" -> "/api/customers"); "/" stays "/"; so
+ * the template of a template is the template itself.
  * An absolute-form target ("http://host/path", RFC 9112 3.2.2) is reduced to its path.
  */
 #ifndef TG_TEMPLATE_H

@@ -369,6 +369,11 @@ static void test_enforcement_keys(void **state)
 		     "p.yaml:2: network[0]: deny: \"10.0.0.0/33\" is not an address or CIDR");
 	expect_error("network:\n  - allow: 1.2.3.4\n    deny: 1.2.3.4\n",
 		     "p.yaml:2: network[0]: needs exactly one of \"allow\" and \"deny\"");
+	/* found by fuzz_policy: an empty list item was an element with no fields */
+	expect_error("overrides:\n  - \n", "p.yaml:2: overrides[0]: expected a mapping, got nothing");
+	expect_error("prices:\n  - ~\n", "p.yaml:2: prices[0]: expected a mapping, got nothing");
+	expect_error("actions: [kill]\n",
+		     "p.yaml:1: actions[0]: expected a mapping, got \"kill\"");
 	expect_error("network:\n  - deny: 1.2.3.4\n    port: 70000\n",
 		     "p.yaml:3: network[0].port: 70000 is out of range (1..65535)");
 }

@@ -117,12 +117,31 @@ static void test_truncation(void **state)
 	assert_true(ti.truncated);
 }
 
+/* found by fuzz_template: "/a/b//" gave "/a/b/", whose template is "/a/b" - a template
+ * must be its own template */
+static void test_trailing_slashes(void **state)
+{
+	static const char *const in[] = {"/a/b//", "/a/b/", "/a/b", "/a/42///"};
+	static const char *const want[] = {"/a/b", "/a/b", "/a/b", "/a/{id}"};
+	char out[TPL_MAX], again[TPL_MAX];
+	(void)state;
+	for (int i = 0; i < 4; i++) {
+		size_t n = tpl_path(in[i], strlen(in[i]), out, sizeof(out), NULL);
+		assert_string_equal(out, want[i]);
+		tpl_path(out, n, again, sizeof(again), NULL);
+		assert_string_equal(again, out);
+	}
+	tpl_path("//", 2, out, sizeof(out), NULL);
+	assert_string_equal(out, "/");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numeric_ids), cmocka_unit_test(test_uuid_hex_base64),
 		cmocka_unit_test(test_words_stay),  cmocka_unit_test(test_kinds),
 		cmocka_unit_test(test_shapes),      cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_trailing_slashes),
 	};
 	return cmocka_run_group_tests_name("template", tests, NULL, NULL);
 }
