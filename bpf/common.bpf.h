@@ -170,10 +170,12 @@ static __always_inline void tg_fill_hdr(struct tg_hdr *h, __u16 type, __u16 size
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-/* Copy a record into the ring buffer; a failure is counted, never silent. */
+/* Copy a record into the ring buffer; a failure is counted, never silent. The reader is
+ * woken by the record that crosses the watermark, not by every record above it. */
 static __always_inline void tg_output(void *rec, __u64 size)
 {
-	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ringbuf_wakeup_bytes
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 flags = avail < ringbuf_wakeup_bytes && avail + size >= ringbuf_wakeup_bytes
 			      ? BPF_RB_FORCE_WAKEUP
 			      : BPF_RB_NO_WAKEUP;
 

@@ -8,13 +8,16 @@
 #include <uthash.h>
 
 #include "cgstats.h"
+#include "hash.h"
+#include "template.h"
 #include "tollgate_abi.h"
 
 #define NEP 8
 
 struct ep {
+	uint64_t hash; /* of host and path: compared per request, the name only formatted once */
 	char name[128];
-	double score; /* decays by half every second */
+	double score;  /* decays by half every second */
 };
 
 struct cg {
@@ -104,12 +107,12 @@ static void decay(struct cg *c, uint64_t sec)
 
 static void endpoint_hit(struct cg *c, const char *host, const char *path)
 {
-	char name[128];
+	uint64_t h = tg_hash_seed(path ? path : "", path ? strlen(path) : 0,
+				  tg_hash(host ? host : "", host ? strlen(host) : 0));
 	int slot = -1, low = 0;
 
-	snprintf(name, sizeof(name), "%s%s", host ? host : "", path ? path : "");
 	for (int i = 0; i < NEP; i++) {
-		if (!strcmp(c->eps[i].name, name)) {
+		if (c->eps[i].name[0] && c->eps[i].hash == h) {
 			slot = i;
 			break;
 		}
@@ -118,7 +121,9 @@ static void endpoint_hit(struct cg *c, const char *host, const char *path)
 	}
 	if (slot < 0) {
 		slot = low;
-		snprintf(c->eps[slot].name, sizeof(c->eps[slot].name), "%s", name);
+		c->eps[slot].hash = h;
+		snprintf(c->eps[slot].name, sizeof(c->eps[slot].name), "%s%s", host ? host : "",
+			 path ? path : "");
 		c->eps[slot].score = 0;
 	}
 	c->eps[slot].score += 1;
@@ -142,11 +147,15 @@ void cgstats_obs(struct cgstats *s, const struct tg_obs *o)
 	advance(c, sec);
 	decay(c, sec);
 	switch (o->type) {
-	case OBS_REQUEST:
+	case OBS_REQUEST: {
+		char tpl[TPL_MAX];
 		c->req[sec % CGSTATS_WINDOW]++;
 		c->requests++;
-		endpoint_hit(c, o->host, o->path);
+		if (o->path)
+			tpl_path(o->path, strlen(o->path), tpl, sizeof(tpl), NULL);
+		endpoint_hit(c, o->host, o->path ? tpl : NULL);
 		break;
+	}
 	case OBS_RESPONSE:
 		if (o->status == 429)
 			c->r429[sec % CGSTATS_WINDOW]++;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause */
 /*
  * cgstats.h - live per-cgroup figures for `tollgate top`: request and 429 rates over the
- * last 10 s, open connections, the busiest endpoint, alerts so far.
+ * last 10 s, open connections, the busiest endpoint (host + path template, template.h),
+ * alerts so far.
  *
  * In:  observations and alerts. Out: a table sorted by request rate.
  * Bounded: at most CGSTATS_MAX cgroups; the least recently active is evicted (counted).

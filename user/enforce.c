@@ -23,6 +23,7 @@
 
 #include "cgroup.h"
 #include "enforce.h"
+#include "hash.h"
 #include "log.h"
 #include "policy.h"
 #include "sink_jsonl.h"
@@ -124,14 +125,23 @@ int enforce_config_from_policy(const struct policy *p, int dry_run, struct enfor
 
 /* ---- state ---- */
 
+/* Kept per request on the hot path, so compared in binary and formatted only when an
+ * action writes them out. */
+struct dest {
+	uint8_t family;
+	uint16_t port;
+	uint8_t addr[16];
+};
+
 struct evidence {
 	uint64_t cgroup_id;
 	UT_hash_handle hh;
 	char comm[17];
 	uint32_t pid;
 	uint64_t requests;
-	char dest[EVIDENCE_SLOTS][56];      /* "addr:port" */
-	char endpoint[EVIDENCE_SLOTS][128]; /* "host path" */
+	struct dest dest[EVIDENCE_SLOTS];
+	uint64_t endpoint_hash[EVIDENCE_SLOTS];
+	char endpoint[EVIDENCE_SLOTS][128]; /* host + path */
 	char fp[EVIDENCE_SLOTS][REDACT_FP_HEX + 1];
 	int ndest, nendpoint, nfp;
 };
@@ -395,19 +405,9 @@ static void state_recover(struct enforcer *e)
 
 /* ---- evidence (PB-30: source, destinations, endpoints, request count, credentials) ---- */
 
-static void slot_add(char (*slots)[128], int *n, size_t width, const char *s)
-{
-	for (int i = 0; i < *n; i++)
-		if (!strncmp(slots[i], s, width - 1))
-			return;
-	if (*n < EVIDENCE_SLOTS)
-		snprintf(slots[(*n)++], width, "%s", s);
-}
-
 void enforcer_obs(struct enforcer *e, const struct tg_obs *o)
 {
 	struct evidence *ev;
-	char buf[160];
 
 	if (o->type != OBS_REQUEST && o->type != OBS_CONNECT)
 		return;
@@ -425,33 +425,44 @@ void enforcer_obs(struct enforcer *e, const struct tg_obs *o)
 		HASH_ADD(hh, e->evidence, cgroup_id, sizeof(ev->cgroup_id), ev);
 	}
 	if (o->comm[0])
-		snprintf(ev->comm, sizeof(ev->comm), "%s", o->comm);
+		memcpy(ev->comm, o->comm, sizeof(ev->comm));
 	if (o->pid)
 		ev->pid = o->pid;
-	if (o->has_addr) {
-		char a[INET6_ADDRSTRLEN];
-		inet_ntop(o->family, o->daddr, a, sizeof(a));
-		snprintf(buf, sizeof(buf), o->family == AF_INET6 ? "[%s]:%u" : "%s:%u", a, o->dport);
-		for (int i = 0; i < ev->ndest; i++)
-			if (!strcmp(ev->dest[i], buf))
-				goto dest_done;
-		if (ev->ndest < EVIDENCE_SLOTS)
-			snprintf(ev->dest[ev->ndest++], sizeof(ev->dest[0]), "%s", buf);
+	if (o->has_addr && ev->ndest < EVIDENCE_SLOTS) {
+		int i;
+		for (i = 0; i < ev->ndest; i++)
+			if (ev->dest[i].port == o->dport && ev->dest[i].family == o->family &&
+			    !memcmp(ev->dest[i].addr, o->daddr, 16))
+				break;
+		if (i == ev->ndest) {
+			ev->dest[i].family = (uint8_t)o->family;
+			ev->dest[i].port = o->dport;
+			memcpy(ev->dest[i].addr, o->daddr, 16);
+			ev->ndest++;
+		}
 	}
-dest_done:
 	if (o->type != OBS_REQUEST)
 		return;
 	ev->requests++;
-	if (o->host || o->path) {
-		snprintf(buf, sizeof(buf), "%s%s", o->host ? o->host : "", o->path ? o->path : "");
-		slot_add(ev->endpoint, &ev->nendpoint, sizeof(ev->endpoint[0]), buf);
+	if ((o->host || o->path) && ev->nendpoint < EVIDENCE_SLOTS) {
+		uint64_t h = tg_hash_seed(o->path ? o->path : "", o->path ? strlen(o->path) : 0,
+					  tg_hash(o->host ? o->host : "", o->host ? strlen(o->host) : 0));
+		int i;
+		for (i = 0; i < ev->nendpoint; i++)
+			if (ev->endpoint_hash[i] == h)
+				break;
+		if (i == ev->nendpoint) {
+			ev->endpoint_hash[i] = h;
+			snprintf(ev->endpoint[i], sizeof(ev->endpoint[i]), "%s%s", o->host ? o->host : "",
+				 o->path ? o->path : "");
+			ev->nendpoint++;
+		}
 	}
-	if (o->auth_fp[0]) {
+	if (o->auth_fp[0] && ev->nfp < EVIDENCE_SLOTS) {
 		for (int i = 0; i < ev->nfp; i++)
 			if (!strcmp(ev->fp[i], o->auth_fp))
 				return;
-		if (ev->nfp < EVIDENCE_SLOTS)
-			snprintf(ev->fp[ev->nfp++], sizeof(ev->fp[0]), "%s", o->auth_fp);
+		memcpy(ev->fp[ev->nfp++], o->auth_fp, sizeof(ev->fp[0]));
 	}
 }
 
@@ -467,8 +478,13 @@ static void write_evidence(struct enforcer *e, struct jsonw *w, uint64_t cgroup_
 	jw_kstr(w, "comm", ev && ev->comm[0] ? ev->comm : NULL);
 	jw_key(w, "destinations");
 	jw_arr_begin(w);
-	for (int i = 0; ev && i < ev->ndest; i++)
-		jw_str(w, ev->dest[i]);
+	for (int i = 0; ev && i < ev->ndest; i++) {
+		char a[INET6_ADDRSTRLEN], buf[INET6_ADDRSTRLEN + 16];
+		inet_ntop(ev->dest[i].family, ev->dest[i].addr, a, sizeof(a));
+		snprintf(buf, sizeof(buf), ev->dest[i].family == AF_INET6 ? "[%s]:%u" : "%s:%u", a,
+			 ev->dest[i].port);
+		jw_str(w, buf);
+	}
 	jw_arr_end(w);
 	jw_key(w, "endpoints");
 	jw_arr_begin(w);
