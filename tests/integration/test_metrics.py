@@ -12,6 +12,8 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
+import urllib.parse
 import urllib.request
 
 from harness import (ROOT, TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate, free_port,
@@ -34,6 +36,22 @@ while time.time() < end:
 def get_json(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return json.loads(r.read())
+
+
+def wait_ready(port, timeout=60):
+    """Prometheus listens before its TSDB is open and answers 503 until then: wait for
+    /-/ready (200) so the first API query is not a startup race."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=5) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError) as e:
+            last = e
+        time.sleep(0.2)
+    raise AssertionError(f"prometheus on :{port} not ready after {timeout}s: {last}")
 
 
 def scrape(port):
@@ -132,6 +150,7 @@ scrape_configs:
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_port(pport, timeout=30)
+            wait_ready(pport)
             flood = self.cg.popen(["python3", "-c", FLOOD, str(self.nginx.tls_port), "60"])
             firing = None
             deadline = time.time() + 60
