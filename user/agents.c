@@ -8,6 +8,7 @@
 #include <uthash.h>
 
 #include "agents.h"
+#include "util.h"
 
 struct agent {
 	uint64_t id;
@@ -93,4 +94,17 @@ const char *agents_profile(const struct agents *a, uint64_t id)
 uint64_t agents_count(const struct agents *a)
 {
 	return HASH_COUNT(a->by_id);
+}
+
+void agents_forget(struct agents *a, const uint64_t *ids, size_t n)
+{
+	struct agent *g, *t;
+
+	if (!n)
+		return;
+	HASH_ITER(hh, a->by_id, g, t)
+		if (u64_in(ids, n, g->id)) {
+			HASH_DEL(a->by_id, g);
+			agent_free(g);
+		}
 }

@@ -23,6 +23,9 @@ int agents_register(struct agents *a, uint64_t id, const char *path, const char 
 /* The container name / profile of cgroup @id, NULL when none was registered. */
 const char *agents_name(const struct agents *a, uint64_t id);
 const char *agents_profile(const struct agents *a, uint64_t id);
+/* Drop the registrations of cgroups that are gone (@ids sorted ascending, from
+ * cgcache_take_removed). */
+void agents_forget(struct agents *a, const uint64_t *ids, size_t n);
 uint64_t agents_count(const struct agents *a);
 
 #endif

@@ -1,15 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <mntent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <uthash.h>
 
 #include "cgroup.h"
+
+/* cgroup.max.depth is unlimited by default; the kernel keeps ids of any depth, we walk 64 */
+#define CG_WALK_DEPTH_MAX 64
 
 int cgroup2_mount(const char *mounts, char *out, size_t outlen)
 {
@@ -38,6 +43,14 @@ struct cg_entry {
 	uint64_t id;
 	uint64_t gen; /* scan generation that last saw this cgroup */
 	char *path;   /* relative to the root */
+	int used;     /* cgcache_path() returned it: others may hold state for it */
+	UT_hash_handle hh;
+};
+
+/* An id cgcache_path() was asked for and did not find, kept until the next scan. */
+struct cg_unknown {
+	uint64_t id;
+	uint64_t gen; /* scans completed when it was asked for */
 	UT_hash_handle hh;
 };
 
@@ -45,10 +58,18 @@ struct cgroup_cache {
 	char *root;
 	size_t rootlen;
 	struct cg_entry *by_id;
+	struct cg_unknown *unknown;
+	size_t nunknown;
+	uint64_t *removed; /* ids for cgcache_take_removed() */
+	size_t nremoved, removed_cap;
+	uint64_t removed_lost;
 	uint64_t last_scan_ns;
 	uint64_t gen; /* number of completed scans */
 	int scanned;
 };
+
+#define CG_UNKNOWN_MAX 4096
+#define CG_REMOVED_MAX 65536
 
 struct cgroup_cache *cgcache_new(const char *root)
 {
@@ -71,6 +92,7 @@ struct cgroup_cache *cgcache_new(const char *root)
 void cgcache_free(struct cgroup_cache *c)
 {
 	struct cg_entry *e, *tmp;
+	struct cg_unknown *u, *utmp;
 
 	if (!c)
 		return;
@@ -79,6 +101,11 @@ void cgcache_free(struct cgroup_cache *c)
 		free(e->path);
 		free(e);
 	}
+	HASH_ITER(hh, c->unknown, u, utmp) {
+		HASH_DEL(c->unknown, u);
+		free(u);
+	}
+	free(c->removed);
 	free(c->root);
 	free(c);
 }
@@ -113,41 +140,122 @@ static int cg_add(struct cgroup_cache *c, uint64_t id, const char *rel)
 	return 0;
 }
 
-/* nftw has no user pointer: the walk is not reentrant, which is fine for one thread. */
-static struct cgroup_cache *walk_cache;
-
-static int walk_cb(const char *fpath, const struct stat *sb, int type, struct FTW *ftw)
+/*
+ * Add the cgroups under the directory @dfd (its path relative to the root in @rel, of
+ * length @len) to the cache, depth first. readdir's d_type and d_ino are enough: kernfs
+ * reports directories as DT_DIR and d_ino is the cgroup id, so no file is stat'ed (a
+ * cgroup directory holds 30 to 60 control files). Consumes @dfd.
+ */
+static void walk_dir(struct cgroup_cache *c, int dfd, char *rel, size_t len, int depth)
 {
-	(void)ftw;
-	if (type != FTW_D)
-		return 0;
-	const char *rel = fpath + walk_cache->rootlen;
-	if (*rel == 0)
-		rel = "/";
-	cg_add(walk_cache, (uint64_t)sb->st_ino, rel);
-	return 0;
+	DIR *d = fdopendir(dfd);
+	struct dirent *de;
+
+	if (!d) {
+		close(dfd);
+		return;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.' || (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN))
+			continue;
+		uint64_t ino = (uint64_t)de->d_ino;
+		if (de->d_type == DT_UNKNOWN) { /* not kernfs: ask (tests run on a plain tree) */
+			struct stat sb;
+			if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISDIR(sb.st_mode))
+				continue;
+			ino = (uint64_t)sb.st_ino;
+		}
+		size_t n = strlen(de->d_name);
+		if (len + 1 + n >= PATH_MAX || depth >= CG_WALK_DEPTH_MAX)
+			continue;
+		rel[len] = '/';
+		memcpy(rel + len + 1, de->d_name, n + 1);
+		cg_add(c, ino, rel);
+		int sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sub >= 0)
+			walk_dir(c, sub, rel, len + 1 + n, depth + 1);
+		rel[len] = 0;
+	}
+	closedir(d);
 }
 
-/* Walk the whole hierarchy. Cgroups removed since the scan before last are forgotten, so
+static void removed_add(struct cgroup_cache *c, uint64_t id)
+{
+	if (c->nremoved == c->removed_cap) {
+		size_t cap = c->removed_cap ? 2 * c->removed_cap : 256;
+		uint64_t *p = cap <= CG_REMOVED_MAX ? realloc(c->removed, cap * sizeof(*p)) : NULL;
+		if (!p) {
+			c->removed_lost++;
+			return;
+		}
+		c->removed = p;
+		c->removed_cap = cap;
+	}
+	c->removed[c->nremoved++] = id;
+}
+
+/*
+ * Walk the whole hierarchy. Cgroups removed since the scan before last are forgotten, so
  * the cache holds the live cgroups plus those removed lately (their records may still be in
- * flight): bounded under cgroup churn. */
+ * flight): bounded under cgroup churn. Forgotten cgroups that were used, and ids asked for
+ * that no scan since has found, are queued for cgcache_take_removed().
+ */
 static void cg_scan(struct cgroup_cache *c)
 {
 	struct cg_entry *e, *tmp;
+	struct cg_unknown *u, *utmp;
+	char rel[PATH_MAX] = "";
+	struct stat st;
 
 	c->gen++;
-	walk_cache = c;
-	/* FTW_PHYS: cgroupfs has no symlinks, but never follow any; FTW_MOUNT: stay in it */
-	nftw(c->root, walk_cb, 32, FTW_PHYS | FTW_MOUNT);
-	walk_cache = NULL;
+	int fd = open(c->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &st) == 0) {
+		cg_add(c, (uint64_t)st.st_ino, "/");
+		walk_dir(c, fd, rel, 0, 0);
+	} else if (fd >= 0) {
+		close(fd);
+	}
 	c->scanned = 1;
 	HASH_ITER(hh, c->by_id, e, tmp) {
 		if (e->gen + 1 < c->gen) {
+			if (e->used)
+				removed_add(c, e->id);
 			HASH_DEL(c->by_id, e);
 			free(e->path);
 			free(e);
 		}
 	}
+	HASH_ITER(hh, c->unknown, u, utmp) {
+		if (u->gen >= c->gen)
+			continue; /* asked for during this scan */
+		HASH_FIND(hh, c->by_id, &u->id, sizeof(u->id), e);
+		if (e)
+			e->used = 1;
+		else
+			removed_add(c, u->id);
+		HASH_DEL(c->unknown, u);
+		free(u);
+		c->nunknown--;
+	}
+}
+
+/* Remember an id nobody could resolve, so that its state is forgotten after the next scan. */
+static void unknown_add(struct cgroup_cache *c, uint64_t id)
+{
+	struct cg_unknown *u;
+
+	HASH_FIND(hh, c->unknown, &id, sizeof(id), u);
+	if (u)
+		return;
+	if (c->nunknown >= CG_UNKNOWN_MAX || !(u = calloc(1, sizeof(*u)))) {
+		c->removed_lost++;
+		return;
+	}
+	u->id = id;
+	u->gen = c->gen;
+	HASH_ADD(hh, c->unknown, id, sizeof(u->id), u);
+	c->nunknown++;
 }
 
 const char *cgcache_path(struct cgroup_cache *c, uint64_t id, uint64_t now_ns,
@@ -156,14 +264,29 @@ const char *cgcache_path(struct cgroup_cache *c, uint64_t id, uint64_t now_ns,
 	struct cg_entry *e;
 
 	HASH_FIND(hh, c->by_id, &id, sizeof(id), e);
-	if (e)
-		return e->path;
-	if (c->scanned && rescan_ns && now_ns - c->last_scan_ns < rescan_ns)
+	if (!e && !(c->scanned && rescan_ns && now_ns - c->last_scan_ns < rescan_ns)) {
+		c->last_scan_ns = now_ns;
+		cg_scan(c);
+		HASH_FIND(hh, c->by_id, &id, sizeof(id), e);
+	}
+	if (!e) {
+		unknown_add(c, id);
 		return NULL;
-	c->last_scan_ns = now_ns;
-	cg_scan(c);
-	HASH_FIND(hh, c->by_id, &id, sizeof(id), e);
-	return e ? e->path : NULL;
+	}
+	e->used = 1;
+	return e->path;
+}
+
+size_t cgcache_take_removed(struct cgroup_cache *c, uint64_t **ids, uint64_t *lost)
+{
+	size_t n = c->nremoved;
+
+	*ids = c->removed;
+	*lost = c->removed_lost;
+	c->removed = NULL;
+	c->nremoved = c->removed_cap = 0;
+	c->removed_lost = 0;
+	return n;
 }
 
 void cgcache_rescan(struct cgroup_cache *c, uint64_t now_ns)

@@ -40,6 +40,17 @@ const char *cgcache_path(struct cgroup_cache *c, uint64_t id, uint64_t now_ns,
 /* Walk the hierarchy now (new cgroups appear, removed ones age out). */
 void cgcache_rescan(struct cgroup_cache *c, uint64_t now_ns);
 
+/*
+ * cgcache_take_removed - the cgroups that are gone and that others may hold state for:
+ * ids cgcache_path() returned a path for, once two scans have not found their directory,
+ * and ids it was asked for and could not resolve, once a later scan has not found them
+ * either. Each id is reported once (more than once only if it is asked for again).
+ * Returns their number and hands over the array in *@ids (unsorted; the caller frees it;
+ * NULL when there are none); *@lost = ids that could not be queued for lack of memory or
+ * room (their state stays until the owner's own bounds evict it).
+ */
+size_t cgcache_take_removed(struct cgroup_cache *c, uint64_t **ids, uint64_t *lost);
+
 /* Visit every cgroup the cache holds. */
 typedef void (*cgcache_fn)(void *ctx, uint64_t id, const char *path);
 void cgcache_foreach(struct cgroup_cache *c, cgcache_fn fn, void *ctx);

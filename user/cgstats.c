@@ -11,6 +11,7 @@
 #include "hash.h"
 #include "template.h"
 #include "tollgate_abi.h"
+#include "util.h"
 
 #define NEP 8
 
@@ -235,4 +236,18 @@ uint64_t cgstats_count(const struct cgstats *s)
 uint64_t cgstats_evictions(const struct cgstats *s)
 {
 	return s->evictions;
+}
+
+void cgstats_forget(struct cgstats *s, const uint64_t *ids, size_t n)
+{
+	struct cg *c, *t;
+
+	if (!n)
+		return;
+	HASH_ITER(hh, s->by_id, c, t) {
+		if (u64_in(ids, n, c->id)) {
+			HASH_DEL(s->by_id, c);
+			free(c);
+		}
+	}
 }

@@ -40,6 +40,9 @@ void cgstats_alert(struct cgstats *s, const struct tg_alert *a);
 /* Fill up to @max rows, busiest first, as of @now_ns (CLOCK_REALTIME). Returns the count.
  * Strings stay valid until the next call into @s. */
 int cgstats_top(struct cgstats *s, uint64_t now_ns, struct cgstats_row *rows, int max);
+/* Drop the rows of cgroups that are gone (@ids sorted ascending, from
+ * cgcache_take_removed). */
+void cgstats_forget(struct cgstats *s, const uint64_t *ids, size_t n);
 uint64_t cgstats_count(const struct cgstats *s);
 uint64_t cgstats_evictions(const struct cgstats *s);
 

@@ -76,6 +76,11 @@ static void print_status(json_t *r)
 	       num(r, "drops"), num(r, "malformed"));
 	printf("tracked: %lld cgroups, %lld connections, %lld evictions\n",
 	       num(r, "tracked_cgroups"), num(r, "tracked_connections"), num(r, "state_evictions"));
+	json_t *cs = json_object_get(r, "cgroup_state");
+	printf("per-cgroup state: %lld in detectors, %lld top rows, %lld metric sessions "
+	       "(%lld series), %lld containers; %lld removed cgroups forgotten\n",
+	       num(cs, "detector_cgroups"), num(cs, "top_rows"), num(cs, "metric_sessions"),
+	       num(cs, "metric_series"), num(cs, "agents"), num(cs, "forgotten"));
 	json_t *det = json_object_get(r, "detectors");
 	printf("detectors: policy %s; %lld alerts, %lld suppressed; %lld KiB of %lld KiB; "
 	       "%lld evictions\n",

@@ -13,6 +13,7 @@
 
 #include "detect_int.h"
 #include "hash.h"
+#include "util.h"
 
 static const char *const table_names[DT_MAX] = {
 	[DT_CGROUPS] = "cgroups",         [DT_HOSTS] = "hosts",
@@ -76,6 +77,22 @@ void detect_free(struct detect *d)
 	for (int i = 0; i < DT_MAX; i++)
 		lru_free(&d->t[i]);
 	free(d);
+}
+
+void detect_forget(struct detect *d, const uint64_t *ids, size_t n)
+{
+	if (!n)
+		return;
+	for (int t = 0; t < DT_MAX; t++) {
+		if (t == DT_COOLDOWNS)
+			continue;
+		struct lru_hdr *e = lru_first(&d->t[t]), *next;
+		for (; e; e = next) {
+			next = lru_next(&d->t[t], e);
+			if (u64_in(ids, n, e->k1))
+				lru_del(&d->t[t], e);
+		}
+	}
 }
 
 const struct detect_stats *detect_stats(struct detect *d)

@@ -84,6 +84,14 @@ void detect_tick(struct detect *d, uint64_t now_ns);
  * a replay), as of the latest observation time. */
 void detect_flush(struct detect *d);
 
+/*
+ * detect_forget - drop the state of cgroups that are gone (cgcache_take_removed): every
+ * table keyed by them except the cool-downs, which end on their own and still owe their
+ * summaries. @ids sorted ascending (n may be 0). One pass over each table: O(entries x
+ * log n).
+ */
+void detect_forget(struct detect *d, const uint64_t *ids, size_t n);
+
 const struct detect_stats *detect_stats(struct detect *d);
 /* Bytes the tables hold now; *@max (may be NULL): bytes at the policy's caps. */
 size_t detect_mem(const struct detect *d, size_t *max);

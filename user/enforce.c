@@ -938,6 +938,42 @@ void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real)
 	}
 }
 
+void enforcer_forget(struct enforcer *e, const uint64_t *ids, size_t n, uint64_t now_real)
+{
+	struct verdict_ent *v, *vt;
+	struct evidence *ev, *et;
+	struct net_installed *ni, *nt;
+
+	if (!n)
+		return;
+	HASH_ITER(hh, e->evidence, ev, et)
+		if (u64_in(ids, n, ev->cgroup_id)) {
+			HASH_DEL(e->evidence, ev);
+			free(ev);
+		}
+	HASH_ITER(hh, e->verdicts, v, vt) {
+		if (!u64_in(ids, n, v->cgroup_id))
+			continue;
+		if (v->frozen) { /* nothing left to thaw */
+			v->frozen = 0;
+			e->st.frozen--;
+			guard_say(e, 'T', v->path);
+		}
+		verdict_end(e, v, "cgroup_removed", now_real);
+	}
+	HASH_ITER(hh, e->net_done, ni, nt) {
+		if (!u64_in(ids, n, ni->key.cgroup_id))
+			continue;
+		const struct net_rule *r = &e->cfg.net[ni->key.rule];
+		struct tg_net_key k;
+		net_key(&k, ni->key.cgroup_id, r);
+		if (!bpf_map_delete_elem(r->port ? e->env.net_port_fd : e->env.net_any_fd, &k))
+			(*e->env.net_rule_count)--;
+		HASH_DEL(e->net_done, ni);
+		free(ni);
+	}
+}
+
 void enforcer_free(struct enforcer *e)
 {
 	struct verdict_ent *v, *t;

@@ -123,6 +123,14 @@ void enforcer_obs(struct enforcer *e, const struct tg_obs *o);
 void enforcer_blocked(struct enforcer *e, const struct tg_blocked_event *b, uint64_t realtime_ns);
 /* Expire verdicts, thaw finished freezes, report refusals, apply network rules to new
  * cgroups. @now_mono: CLOCK_MONOTONIC ns, @now_real: CLOCK_REALTIME ns. */
+/*
+ * enforcer_forget - cgroups that are gone (@ids sorted ascending, from
+ * cgcache_take_removed): drop their evidence, end their verdicts (an "action" line with
+ * action "cgroup_removed"; the BPF verdict entry goes), and remove their per-cgroup
+ * network rules from the BPF LPM maps. @now_real: CLOCK_REALTIME ns for the lines.
+ */
+void enforcer_forget(struct enforcer *e, const uint64_t *ids, size_t n, uint64_t now_real);
+
 void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real);
 
 /*

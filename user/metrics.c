@@ -12,6 +12,7 @@
 #include <uthash.h>
 
 #include "metrics.h"
+#include "util.h"
 
 enum family {
 	F_REQUESTS,
@@ -63,10 +64,11 @@ struct epname {
 };
 
 struct session {
-	uint64_t id;
+	uint64_t id; /* cgroup id: the session_id label */
 	UT_hash_handle hh;
 	struct epname *eps;
 	uint32_t n;
+	char *agent; /* its agent_id label, for metrics_forget */
 };
 
 struct metrics {
@@ -98,11 +100,23 @@ struct metrics *metrics_new(const struct metrics_config *cfg, metrics_endpoint_f
 	return m;
 }
 
+static void session_del(struct metrics *m, struct session *x)
+{
+	struct epname *e, *et;
+
+	HASH_ITER(hh, x->eps, e, et) {
+		HASH_DEL(x->eps, e);
+		free(e);
+	}
+	HASH_DEL(m->sessions, x);
+	free(x->agent);
+	free(x);
+}
+
 void metrics_free(struct metrics *m)
 {
 	struct series *s, *st;
 	struct session *x, *xt;
-	struct epname *e, *et;
 
 	if (!m)
 		return;
@@ -111,20 +125,19 @@ void metrics_free(struct metrics *m)
 			HASH_DEL(m->fams[f], s);
 			free(s);
 		}
-	HASH_ITER(hh, m->sessions, x, xt) {
-		HASH_ITER(hh, x->eps, e, et) {
-			HASH_DEL(x->eps, e);
-			free(e);
-		}
-		HASH_DEL(m->sessions, x);
-		free(x);
-	}
+	HASH_ITER(hh, m->sessions, x, xt)
+		session_del(m, x);
 	free(m);
 }
 
 uint64_t metrics_series(const struct metrics *m)
 {
 	return m->nseries;
+}
+
+uint64_t metrics_sessions(const struct metrics *m)
+{
+	return HASH_COUNT(m->sessions);
 }
 
 /* Append name="value" with the exposition format's escapes (\\, \", \n). */
@@ -172,21 +185,37 @@ static struct series *get(struct metrics *m, int f, const char *labels)
 	return s;
 }
 
-/* The endpoint label of a session, "other" past the per-session cap. */
-static const char *capped_endpoint(struct metrics *m, uint64_t sid, const char *ep)
+/* The session of cgroup @sid, made on first use, remembering its agent_id label. */
+static struct session *session_get(struct metrics *m, uint64_t sid, const char *agent)
 {
 	struct session *x;
-	struct epname *e;
-	size_t n = strlen(ep);
 
 	HASH_FIND(hh, m->sessions, &sid, sizeof(sid), x);
 	if (!x) {
 		x = calloc(1, sizeof(*x));
 		if (!x)
-			return "other";
+			return NULL;
 		x->id = sid;
 		HASH_ADD(hh, m->sessions, id, sizeof(x->id), x);
 	}
+	if (!x->agent || strcmp(x->agent, agent) != 0) {
+		char *a = strdup(agent);
+		if (a) {
+			free(x->agent);
+			x->agent = a;
+		}
+	}
+	return x;
+}
+
+/* The endpoint label of a session, "other" past the per-session cap. */
+static const char *capped_endpoint(struct metrics *m, struct session *x, const char *ep)
+{
+	struct epname *e;
+	size_t n = strlen(ep);
+
+	if (!x)
+		return "other";
 	HASH_FIND(hh, x->eps, ep, n, e);
 	if (e)
 		return e->name;
@@ -216,6 +245,7 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 		agent_id = agent;
 	}
 	snprintf(sid, sizeof(sid), "%" PRIu64, o->cgroup_id);
+	struct session *x = session_get(m, o->cgroup_id, agent_id);
 	n = label(l, sizeof(l), 0, "agent_id", agent_id);
 	if ((s = get(m, F_CONCURRENT, l))) {
 		if (o->type == OBS_REQUEST)
@@ -238,7 +268,7 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 		m->endpoint(m->ctx, o->host, o->path, ep, sizeof(ep));
 	else
 		snprintf(ep, sizeof(ep), "%s%s", o->host ? o->host : "", o->path ? o->path : "");
-	const char *epl = capped_endpoint(m, o->cgroup_id, ep);
+	const char *epl = capped_endpoint(m, x, ep);
 	snprintf(status, sizeof(status), "%d", o->status);
 
 	n = label(l, sizeof(l), 0, "agent_id", agent_id);
@@ -270,6 +300,65 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 		if ((s = get(m, F_RATE_LIMIT, l)))
 			s->value++;
 	}
+}
+
+static void series_del(struct metrics *m, int f, struct series *s)
+{
+	HASH_DEL(m->fams[f], s);
+	free(s);
+	m->nseries--;
+}
+
+void metrics_forget(struct metrics *m, const uint64_t *ids, size_t n)
+{
+	static const int by_session[] = {F_REQUESTS, F_COST, F_RATE_LIMIT};
+	static const int by_agent[] = {F_DURATION, F_CONCURRENT};
+	struct session *x, *xt;
+	struct series *s, *st;
+	char **dead = NULL;
+	size_t ndead = 0;
+
+	if (!n)
+		return;
+	/* agent_id labels of the sessions that end: their series go unless a live session
+	 * (a new cgroup of the same name, say) still has that agent_id */
+	HASH_ITER(hh, m->sessions, x, xt) {
+		if (!u64_in(ids, n, x->id))
+			continue;
+		char **d = x->agent ? realloc(dead, (ndead + 1) * sizeof(*dead)) : NULL;
+		if (d) {
+			dead = d;
+			dead[ndead++] = x->agent;
+			x->agent = NULL;
+		}
+		session_del(m, x);
+	}
+	HASH_ITER(hh, m->sessions, x, xt)
+		for (size_t i = 0; i < ndead; i++)
+			if (dead[i] && x->agent && !strcmp(dead[i], x->agent)) {
+				free(dead[i]);
+				dead[i] = NULL;
+			}
+	for (size_t f = 0; f < sizeof(by_session) / sizeof(by_session[0]); f++)
+		HASH_ITER(hh, m->fams[by_session[f]], s, st) {
+			const char *p = strstr(s->labels, "session_id=\"");
+			if (p && u64_in(ids, n, strtoull(p + 12, NULL, 10)))
+				series_del(m, by_session[f], s);
+		}
+	for (size_t i = 0; i < ndead; i++) {
+		char pre[1536];
+		size_t len;
+		if (!dead[i])
+			continue;
+		len = label(pre, sizeof(pre), 0, "agent_id", dead[i]);
+		for (size_t f = 0; f < sizeof(by_agent) / sizeof(by_agent[0]); f++)
+			HASH_ITER(hh, m->fams[by_agent[f]], s, st)
+				if (!strncmp(s->labels, pre, len) &&
+				    (s->labels[len] == ',' || !s->labels[len]))
+					series_del(m, by_agent[f], s);
+		free(dead[i]);
+	}
+	free(dead);
 }
 
 void metrics_alert(struct metrics *m, const struct tg_alert *a)

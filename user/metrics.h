@@ -66,6 +66,15 @@ struct metrics_health {
 char *metrics_render(struct metrics *m, const struct metrics_health *h, size_t *len);
 
 /* Series held now (for status and tests). */
+/*
+ * metrics_forget - drop the series of cgroups that are gone (@ids sorted ascending, from
+ * cgcache_take_removed): those with their session_id, and those keyed by agent_id alone
+ * (duration, concurrency) unless a live session carries the same agent_id. Prometheus sees
+ * them go stale, as it does for a removed container's series.
+ */
+void metrics_forget(struct metrics *m, const uint64_t *ids, size_t n);
 uint64_t metrics_series(const struct metrics *m);
+/* Number of sessions (cgroups) the registry holds. */
+uint64_t metrics_sessions(const struct metrics *m);
 
 #endif

@@ -57,6 +57,11 @@ struct udp_seen {
 	uint64_t gen;
 };
 
+/* A cgroup id no walk found: walk again at most this often (record path) */
+#define CG_RESCAN_NS 200000000ULL
+/* How often removed cgroups are looked for and their state dropped */
+#define FORGET_INTERVAL_NS 5000000000ULL
+
 struct run {
 	struct loader ld;
 	struct enforcer *enf;
@@ -81,6 +86,9 @@ struct run {
 	uint64_t records;
 	uint64_t decode_errors[DECODE_ERROR_MAX];
 	uint64_t drops_reported;
+	uint64_t last_forget_ns;
+	uint64_t cgroups_forgotten;  /* removed cgroups whose state was dropped */
+	uint64_t cgroups_forget_lost; /* ... that could not be queued (state left to the caps) */
 	int64_t clock_off;
 	int stop;
 };
@@ -240,7 +248,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 static const char *cg_path(void *ctx, uint64_t id)
 {
 	struct run *r = ctx;
-	return cgcache_path(r->cg, id, now_mono_ns(), 200000000ULL);
+	return cgcache_path(r->cg, id, now_mono_ns(), CG_RESCAN_NS);
 }
 
 static void on_obs(void *ctx, const struct tg_obs *obs)
@@ -434,6 +442,39 @@ static void report_udp(struct run *r)
 	}
 }
 
+/*
+ * Cgroups that are gone: walk the hierarchy every FORGET_INTERVAL_NS and drop what every
+ * stage holds for the cgroups the cache reports removed (detector windows, top's rows,
+ * metric series, evidence, verdicts, per-cgroup network rules, container names), so that
+ * memory follows the live cgroups under churn rather than every cgroup ever seen.
+ */
+static void forget_removed(struct run *r, uint64_t now)
+{
+	uint64_t *ids, lost;
+	size_t n;
+
+	if (now - r->last_forget_ns < FORGET_INTERVAL_NS)
+		return;
+	r->last_forget_ns = now;
+	cgcache_rescan(r->cg, now);
+	n = cgcache_take_removed(r->cg, &ids, &lost);
+	r->cgroups_forget_lost += lost;
+	if (!n) {
+		free(ids);
+		return;
+	}
+	qsort(ids, n, sizeof(*ids), u64_cmp);
+	detect_forget(r->det, ids, n);
+	cgstats_forget(r->stats, ids, n);
+	agents_forget(r->agents, ids, n);
+	if (r->metrics)
+		metrics_forget(r->metrics, ids, n);
+	if (r->enf)
+		enforcer_forget(r->enf, ids, n, now_real_ns());
+	r->cgroups_forgotten += n;
+	free(ids);
+}
+
 static void tick(struct run *r)
 {
 	uint64_t now = now_mono_ns();
@@ -450,6 +491,7 @@ static void tick(struct run *r)
 		enforcer_tick(r->enf, now, now_real_ns());
 	if (r->mhttp)
 		metrics_http_run(r->mhttp);
+	forget_removed(r, now);
 }
 
 /* Entries any bounded table of ours had to evict (flow, top, detectors). */
@@ -571,6 +613,17 @@ static json_t *ctl_status(struct run *r)
 					      "memory_cap_bytes", (json_int_t)max, "drops",
 					      (json_int_t)ds->drops));
 	}
+	/* what tollgate holds per cgroup, and what it dropped for removed ones */
+	json_object_set_new(o, "cgroup_state",
+			    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "detector_cgroups",
+				      (json_int_t)detect_stats(r->det)->entries[DT_CGROUPS],
+				      "top_rows", (json_int_t)cgstats_count(r->stats), "agents",
+				      (json_int_t)agents_count(r->agents), "metric_series",
+				      (json_int_t)(r->metrics ? metrics_series(r->metrics) : 0),
+				      "metric_sessions",
+				      (json_int_t)(r->metrics ? metrics_sessions(r->metrics) : 0),
+				      "forgotten", (json_int_t)r->cgroups_forgotten, "forget_lost",
+				      (json_int_t)r->cgroups_forget_lost));
 	if (r->opts->ncgroups) {
 		json_t *w = json_array();
 		for (int i = 0; i < r->opts->ncgroups; i++)
@@ -659,6 +712,8 @@ static json_t *on_control(void *ctx, json_t *req)
 			return ctl_error("no such cgroup: %s", cg);
 		if (agents_register(r->agents, id, rel, name, profile))
 			return ctl_error("%s", "out of memory");
+		/* looked up once, so that its removal is reported and the name forgotten */
+		(void)cgcache_path(r->cg, id, now_mono_ns(), CG_RESCAN_NS);
 		if (profile && policy_profile_named(r->policy, profile) < 0)
 			tg_warn("container %s asks for policy profile %s, which the policy does not "
 				"name: the cgroup globs decide", name, profile);

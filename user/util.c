@@ -64,3 +64,15 @@ int64_t realtime_offset_ns(void)
 
 	return (int64_t)r - (int64_t)(m1 + (m2 - m1) / 2);
 }
+
+int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int u64_in(const uint64_t *ids, size_t n, uint64_t v)
+{
+	return n && bsearch(&v, ids, n, sizeof(*ids), u64_cmp) != NULL;
+}

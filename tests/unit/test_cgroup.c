@@ -289,6 +289,72 @@ static void test_cache_forget(void **state)
 	cgcache_free(c);
 }
 
+static int has_id(const uint64_t *ids, size_t n, uint64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return 1;
+	return 0;
+}
+
+/* Removed cgroups somebody asked about are handed out once, for their state to go too. */
+static void test_cache_take_removed(void **state)
+{
+	struct fixture *fx = *state;
+	struct cgroup_cache *c = cgcache_new(fx->root);
+	char p[PATH_MAX];
+	uint64_t *ids, lost, used, unused, brief, never = 1;
+	size_t n;
+
+	assert_non_null(c);
+	mkdir_in(fx, "used");
+	mkdir_in(fx, "unused");
+	used = ino_of(fx, "used");
+	unused = ino_of(fx, "unused");
+	assert_string_equal(cgcache_path(c, used, 0, 0), "/used");
+	assert_int_equal(cgcache_take_removed(c, &ids, &lost), 0);
+	assert_null(ids);
+	assert_int_equal(lost, 0);
+
+	/* a cgroup made and removed between two scans, named by a record: unknown
+	 * (made before the others go: a plain file system reuses inode numbers, kernfs ids
+	 * are never reused) */
+	mkdir_in(fx, "brief");
+	brief = ino_of(fx, "brief");
+	assert_int_equal(rmdir(in_root(fx, "brief", p)), 0);
+	/* both removed; only the one a record named is reported, after two scans */
+	assert_int_equal(rmdir(in_root(fx, "used", p)), 0);
+	assert_int_equal(rmdir(in_root(fx, "unused", p)), 0);
+	assert_null(cgcache_path(c, brief, 0, 0)); /* scan 2 */
+	assert_null(cgcache_path(c, never, 0, 0)); /* scan 3 */
+	n = cgcache_take_removed(c, &ids, &lost);
+	assert_int_equal(lost, 0);
+	assert_true(has_id(ids, n, used));
+	assert_true(has_id(ids, n, brief));
+	assert_false(has_id(ids, n, unused));
+	assert_false(has_id(ids, n, never)); /* asked during the last scan: not yet */
+	assert_int_equal(n, 2);
+	free(ids);
+
+	/* the next scan reports the id that is still unknown; nothing twice */
+	cgcache_rescan(c, 0);
+	n = cgcache_take_removed(c, &ids, &lost);
+	assert_int_equal(n, 1);
+	assert_true(has_id(ids, n, never));
+	free(ids);
+	cgcache_rescan(c, 0);
+	assert_int_equal(cgcache_take_removed(c, &ids, &lost), 0);
+
+	/* an id unknown at first and found by a later scan is not reported */
+	mkdir_in(fx, "late");
+	uint64_t late = ino_of(fx, "late");
+	assert_null(cgcache_path(c, late, 1, 1000)); /* rate limited: no walk, unknown */
+	cgcache_rescan(c, 0);
+	assert_int_equal(cgcache_take_removed(c, &ids, &lost), 0);
+	assert_string_equal(cgcache_path(c, late, 0, 1000), "/late");
+	cgcache_free(c);
+}
+
 static void test_cache_missing_root(void **state)
 {
 	struct fixture *fx = *state;
@@ -424,6 +490,7 @@ int main(void)
 		T(test_cache_rescan),
 		T(test_cache_rename),
 		T(test_cache_forget),
+		T(test_cache_take_removed),
 		T(test_cache_missing_root),
 		T(test_id_of),
 		T(test_level),
