@@ -66,7 +66,8 @@ echo "soak: ${DURATION}s, $CHURN churned cgroups, a sample every ${INTERVAL}s"
 echo "measuring $(tollgate_note)"
 
 mkdir "$CG_BASE/client/flood-ka" "$CG_BASE/client/flood-close"
-TG_JSON_TO=/dev/null tg_start soak --cgroup "$CG_BASE/client"
+# with the metrics registry on, as an agent host runs it (its series are per cgroup)
+TG_JSON_TO=/dev/null tg_start soak --cgroup "$CG_BASE/client" --metrics "$(bench_free_port)"
 
 url="https://127.0.0.1:$TLS_PORT"
 bench_in_cg "$CG_BASE/client/flood-ka" "$CLIENT_CPU" wrk -t1 -c8 -d"${DURATION}s" --timeout 5s \
@@ -142,6 +143,10 @@ for k in ("links", "pids", "closing", "attach_errors"):
 for k in ("memory_bytes", "evictions", "alerts"):
     if k in d.get("detectors", {}):
         out["detect_" + k] = d["detectors"][k]
+for k in ("detector_cgroups", "top_rows", "metric_sessions", "metric_series", "agents",
+          "forgotten"):
+    if k in d.get("cgroup_state", {}):
+        out[k] = d["cgroup_state"][k]
 print(" ".join("%s=%s" % kv for kv in out.items()))' 2>/dev/null || true)
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$rss" "$hwm" "$fds" "$links" "$cpu" \
     "$(cut -d' ' -f1 "$CHURN_LOG" 2>/dev/null || echo 0)" "$maps" "${status:-}" >>"$SAMPLES"
@@ -219,13 +224,14 @@ if any(st):
     for r, d in zip(timed, st):
         print(f"{r[0]:>5}  " + " ".join(f"{d.get(k, '-'):>18}" for k in st[-1]))
     sizes = ("tracked_cgroups", "tracked_connections", "tls_links", "tls_pids", "tls_closing",
-             "detect_memory_bytes")
+             "detect_memory_bytes", "detector_cgroups", "top_rows", "metric_sessions",
+             "metric_series", "agents")
     for k in sizes:
         if all(k in d for d in st):
             slack = 65536 if k == "detect_memory_bytes" else 8
             print(verdict(f"{k} (slack {slack})", [int(d[k]) for d in st], slack))
-    print("(counters such as state_evictions, tls_attach_errors and detect_alerts grow by nature:"
-          " printed, not judged)")
+    print("(counters such as state_evictions, tls_attach_errors, detect_alerts and forgotten"
+          " grow by nature: printed, not judged)")
     not_exposed = "the cgroup path cache, the socket table"
 else:
     not_exposed = ("its user-space table sizes (flow connections and sockets, processes with"
