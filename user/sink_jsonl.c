@@ -41,6 +41,20 @@ void jw_addr(struct jsonw *w, int family, const uint8_t *addr)
 {
 	char tmp[INET6_ADDRSTRLEN];
 
+	if (family != AF_INET6) { /* dotted quad by hand: glibc's inet_ntop4 is a sprintf */
+		char *o = tmp;
+		for (int i = 0; i < 4; i++) {
+			unsigned b = addr[i];
+			if (b >= 100)
+				*o++ = (char)('0' + b / 100);
+			if (b >= 10)
+				*o++ = (char)('0' + b / 10 % 10);
+			*o++ = (char)('0' + b % 10);
+			*o++ = '.';
+		}
+		jw_strn(w, tmp, (size_t)(o - tmp - 1));
+		return;
+	}
 	if (!inet_ntop(family == AF_INET6 ? AF_INET6 : AF_INET, addr, tmp, sizeof(tmp))) {
 		jw_null(w);
 		return;

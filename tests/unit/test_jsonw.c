@@ -17,6 +17,10 @@
 #include "unit.h"
 
 #include "jsonw.h"
+#include "sink_jsonl.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
 /* The buffer as a NUL-terminated string (the builder does not terminate it). */
 static const char *line(struct jsonw *w)
@@ -391,6 +395,46 @@ static void test_rfc3339_reject(void **state)
 	assert_int_equal(rfc3339_parse("2023-12-31T23:59:59Z", &ns), 0);
 }
 
+/* jw_addr formats IPv4 itself: exactly inet_ntop's text, for every octet value in every
+ * position and for random addresses; IPv6 goes through inet_ntop. */
+static void check_addr(int family, const uint8_t *a)
+{
+	struct jsonw w;
+	char want[INET6_ADDRSTRLEN], expect[INET6_ADDRSTRLEN + 4];
+
+	assert_non_null(inet_ntop(family, a, want, sizeof(want)));
+	snprintf(expect, sizeof(expect), "\"%s\"", want);
+	jw_init(&w);
+	jw_addr(&w, family, a);
+	assert_int_equal(w.len, strlen(expect));
+	assert_memory_equal(w.buf, expect, w.len);
+	jw_free(&w);
+}
+
+static void test_addr(void **state)
+{
+	uint8_t a[16] = {0};
+
+	(void)state;
+	for (int pos = 0; pos < 4; pos++)
+		for (int v = 0; v < 256; v++) {
+			memset(a, pos == 0 ? 7 : 0, 4);
+			a[pos] = (uint8_t)v;
+			check_addr(AF_INET, a);
+		}
+	srand(7);
+	for (int i = 0; i < 10000; i++) {
+		for (int j = 0; j < 16; j++)
+			a[j] = (uint8_t)rand();
+		check_addr(AF_INET, a);
+		check_addr(AF_INET6, a);
+	}
+	memset(a, 0, 16);
+	check_addr(AF_INET6, a);
+	a[15] = 1;
+	check_addr(AF_INET6, a);
+}
+
 static void test_write_file(void **state)
 {
 	struct jsonw w;
@@ -496,6 +540,7 @@ int main(void)
 		cmocka_unit_test(test_rfc3339_format),
 		cmocka_unit_test(test_rfc3339_parse),
 		cmocka_unit_test(test_rfc3339_reject),
+		cmocka_unit_test(test_addr),
 		cmocka_unit_test(test_write_file),
 		cmocka_unit_test(test_write_full),
 	};
