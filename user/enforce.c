@@ -696,12 +696,16 @@ static void act(struct enforcer *e, const struct tg_alert *a, const struct actio
 
 void enforcer_alert(struct enforcer *e, const struct tg_alert *a)
 {
-	const struct action_rule *r = find_action(e, a);
+	const struct action_rule *r;
 
+	/* A cool-down summary (suppressed > 0, it carries the latest match's count) reports
+	 * matches already acted on, and detect_flush() sends every pending one at exit: it
+	 * goes to the alert sinks only, never to an action. */
+	if (a->suppressed)
+		return;
+	r = find_action(e, a);
 	if (!r || r->act.type == ACT_ALERT)
 		return;
-	if (a->suppressed && !a->count)
-		return; /* a cool-down summary is not a new finding */
 	act(e, a, &r->act);
 }
 

