@@ -208,19 +208,127 @@ static int is_ancestor_or_self(const char *anc, const char *path)
 	return !strncmp(anc, path, n) && (path[n] == 0 || path[n] == '/');
 }
 
-int enforcer_protected(const struct enforcer *e, const char *path)
+static int is_glob(const char *p)
 {
-	if (!path || !strcmp(path, "/"))
-		return 1; /* the root, and cgroups we cannot name */
-	/* tollgate's own cgroup and its ancestors */
-	if (is_ancestor_or_self(path, e->self_cgroup))
-		return 1;
-	for (int i = 0; i < e->cfg.nprotected; i++) {
-		const char *p = e->cfg.protected_cgroups[i];
-		if (is_ancestor_or_self(p, path) || fnmatch(p, path, 0) == 0)
+	return strpbrk(p, "*?[") != NULL;
+}
+
+/* Does the glob @pat match @path or one of its ancestors (the entry's descendants are
+ * protected too)? */
+static int glob_covers(const char *pat, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return fnmatch(pat, path, 0) == 0;
+	memcpy(buf, path, n + 1);
+	while (n > 1) {
+		if (fnmatch(pat, buf, 0) == 0)
 			return 1;
+		while (n > 1 && buf[n - 1] != '/')
+			n--;
+		if (n > 1)
+			n--; /* drop the '/' */
+		buf[n] = 0;
 	}
 	return 0;
+}
+
+/* Depth-first walk of the cgroup directories under @dir (@rel: its path under the cgroup2
+ * root) for one that @pat matches; its path goes to @hit. Bounded by TG_MAX_CGROUP_LEVEL
+ * levels below @rel. Returns 1 found, 0 not, -errno when a directory cannot be read (the
+ * caller refuses: it cannot tell). */
+static int glob_under(const char *pat, char *dir, size_t dirlen, char *rel, size_t rellen,
+		      int depth, char *hit, size_t hitlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!ret && (de = readdir(d))) {
+		size_t dl = strlen(dir), rl = strlen(rel);
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (dl + strlen(de->d_name) + 2 > dirlen || rl + strlen(de->d_name) + 2 > rellen)
+			continue; /* longer than PATH_MAX: cannot be a cgroup we act on either */
+		snprintf(dir + dl, dirlen - dl, "/%s", de->d_name);
+		snprintf(rel + rl, rellen - rl, "%s%s", rl > 1 ? "/" : "", de->d_name);
+		if (fnmatch(pat, rel, 0) == 0) {
+			snprintf(hit, hitlen, "%s", rel);
+			ret = 1;
+		} else if (depth < TG_MAX_CGROUP_LEVEL) {
+			ret = glob_under(pat, dir, dirlen, rel, rellen, depth + 1, hit, hitlen);
+		}
+		dir[dl] = 0;
+		rel[rl] = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * protected_why - is @path (under the cgroup2 root) protected, and by what? cgroup.kill,
+ * cgroup.freeze and verdicts act on the whole subtree, so a target is protected when it
+ * is, is under, or is above a protected cgroup: the root, tollgate's own cgroup, a
+ * protected_cgroups entry (literal path, or glob matched against the target, its
+ * ancestors, and - when above - every cgroup directory under the target).
+ * Returns 1 with the reason in @why, or 0.
+ */
+static int protected_why(const struct enforcer *e, const char *path, char *why, size_t n)
+{
+	if (!path || !strcmp(path, "/")) {
+		snprintf(why, n, "%s", path ? "the cgroup2 root" : "a cgroup without a known path");
+		return 1;
+	}
+	/* tollgate's own cgroup and its ancestors */
+	if (is_ancestor_or_self(path, e->self_cgroup)) {
+		snprintf(why, n, "tollgate's own cgroup %s", e->self_cgroup);
+		return 1;
+	}
+	for (int i = 0; i < e->cfg.nprotected; i++) {
+		const char *p = e->cfg.protected_cgroups[i];
+		if (!is_glob(p)) {
+			if (is_ancestor_or_self(p, path)) {
+				snprintf(why, n, "%s", p);
+				return 1;
+			}
+			if (is_ancestor_or_self(path, p)) {
+				snprintf(why, n, "%s, under %s", p, path);
+				return 1;
+			}
+			continue;
+		}
+		if (glob_covers(p, path)) {
+			snprintf(why, n, "%s (matches %s)", path, p);
+			return 1;
+		}
+		if (e->env.cgroup_root) {
+			char dir[PATH_MAX], rel[PATH_MAX], hit[PATH_MAX];
+			snprintf(dir, sizeof(dir), "%s%s", e->env.cgroup_root, path);
+			snprintf(rel, sizeof(rel), "%s", path);
+			int r = glob_under(p, dir, sizeof(dir), rel, sizeof(rel), 0, hit, sizeof(hit));
+			if (r > 0) {
+				snprintf(why, n, "%s (matches %s), under %s", hit, p, path);
+				return 1;
+			}
+			if (r < 0) {
+				snprintf(why, n, "cannot list %s to look for %s: %s", dir, p,
+					 strerror(-r));
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int enforcer_protected(const struct enforcer *e, const char *path)
+{
+	char why[PATH_MAX * 2 + 64];
+
+	return protected_why(e, path, why, sizeof(why));
 }
 
 static void read_self_cgroup(struct enforcer *e)
@@ -631,7 +739,7 @@ static int strength(int type)
 /* Carry out @act on the alert's cgroup (or log it in monitor mode, or refuse it). */
 static void act(struct enforcer *e, const struct tg_alert *a, const struct action_spec *act)
 {
-	char err[PATH_MAX + 128] = "", path[PATH_MAX];
+	char err[PATH_MAX * 3 + 256] = "", why[PATH_MAX * 2 + 64], path[PATH_MAX];
 	struct verdict_ent *v;
 	uint64_t now_mono = now_mono_ns(), now_real = now_real_ns(), exp_real = 0;
 	int ret = 0;
@@ -639,9 +747,10 @@ static void act(struct enforcer *e, const struct tg_alert *a, const struct actio
 	HASH_FIND(hh, e->verdicts, &a->cgroup_id, sizeof(a->cgroup_id), v);
 	if (v && strength(v->action) >= strength(act->type))
 		return; /* already in force */
-	if (enforcer_protected(e, a->cgroup)) {
+	if (protected_why(e, a->cgroup, why, sizeof(why))) {
 		e->st.refused++;
-		action_line(e, a, act, "refused: protected cgroup", 0);
+		snprintf(err, sizeof(err), "refused: protected cgroup %s", why);
+		action_line(e, a, act, err, 0);
 		return;
 	}
 	if (act->duration_s)

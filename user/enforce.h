@@ -12,8 +12,9 @@
  *
  * Safety: monitor mode computes and logs every action with "dry_run":true and changes
  * nothing; protected cgroups (the cgroup2 root, tollgate's own cgroup and its ancestors,
- * the policy's list and their descendants) are never acted on - the refusal is logged;
- * cool-down summaries (alert.suppressed > 0) never act, they only go to the sinks;
+ * the policy's list and their descendants) are never acted on, nor are their ancestors
+ * (cgroup.kill, cgroup.freeze and verdicts act on a whole subtree) - the refusal is
+ * logged, naming the protected cgroup; cool-down summaries (alert.suppressed > 0) never act, they only go to the sinks;
  * verdicts live in maps owned by this process (gone when it is), and a frozen cgroup is
  * thawed by the exit path, by a guard process if tollgate is killed, or at the next start
  * (state file).
@@ -141,7 +142,10 @@ int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup
  */
 int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real);
 
-/* Is @path (under the cgroup2 root) protected? For tests and status. */
+/* Is @path (under the cgroup2 root) protected: the root, tollgate's own cgroup or an
+ * ancestor, a protected_cgroups entry, under one, or above one (literal entries by path;
+ * glob entries matched against @path, its ancestors and the cgroup directories under it)?
+ * Returns 1 or 0. For tests and status. */
 int enforcer_protected(const struct enforcer *e, const char *path);
 
 struct enforce_stats {

@@ -370,7 +370,7 @@ protected_cgroups:
 """), [cg])
             fl = self.flood(cg, 6, "keepalive", "protected")
             act = self.action(tg, "kill")
-            self.assertEqual(act["result"], "refused: protected cgroup")
+            self.assertEqual(act["result"], f"refused: protected cgroup {cg.rel}")
             self.assertFalse(act["dry_run"])
             fl.wait(timeout=20)
             self.assertEqual(fl.returncode, 0)

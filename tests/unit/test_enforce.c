@@ -244,6 +244,63 @@ static void test_names(void **state)
 
 /* ---- protection ---- */
 
+static void test_protection_literal(void **state)
+{
+	struct fx *f = *state;
+
+	snprintf(f->cfg.protected_cgroups[f->cfg.nprotected++], 256, "/agents/trusted");
+	start(f, 1);
+	assert_true(enforcer_protected(f->e, "/"));
+	assert_true(enforcer_protected(f->e, NULL));
+	assert_true(enforcer_protected(f->e, "/agents/trusted"));
+	assert_true(enforcer_protected(f->e, "/agents/trusted/sub"));
+	/* cgroup.kill on /agents would kill /agents/trusted too */
+	assert_true(enforcer_protected(f->e, "/agents"));
+	assert_false(enforcer_protected(f->e, "/agents/trustedx"));
+	assert_false(enforcer_protected(f->e, "/agents/other"));
+	assert_false(enforcer_protected(f->e, "/agent"));
+}
+
+static void test_protection_glob(void **state)
+{
+	struct fx *f = *state;
+
+	snprintf(f->cfg.protected_cgroups[f->cfg.nprotected++], 256, "/pool/agent-?/safe");
+	mkcg(f, "/pool/agent-1/safe/inner", "");
+	mkcg(f, "/pool/agent-2/work", "");
+	mkcg(f, "/other/x", "");
+	start(f, 1);
+	assert_true(enforcer_protected(f->e, "/pool/agent-1/safe"));
+	assert_true(enforcer_protected(f->e, "/pool/agent-1/safe/inner")); /* descendant */
+	assert_true(enforcer_protected(f->e, "/pool/agent-1"));  /* a match is under it */
+	assert_true(enforcer_protected(f->e, "/pool"));
+	assert_false(enforcer_protected(f->e, "/pool/agent-2"));
+	assert_false(enforcer_protected(f->e, "/pool/agent-2/work"));
+	assert_false(enforcer_protected(f->e, "/other"));
+	assert_false(enforcer_protected(f->e, "/gone")); /* no such cgroup: nothing under it */
+}
+
+static void test_refusal_names_the_protected_cgroup(void **state)
+{
+	struct fx *f = *state;
+	char buf[16];
+
+	snprintf(f->cfg.protected_cgroups[f->cfg.nprotected++], 256, "/agents/trusted");
+	mkcg(f, "/agents/trusted", "cgroup.kill");
+	mkcg(f, "/agents", "cgroup.kill");
+	add_action(f, "*", 0, ACT_KILL);
+	start(f, 0);
+	struct tg_alert a = alert("volume", SEV_HIGH, 9, "/agents");
+	enforcer_alert(f->e, &a);
+	assert_string_equal(f->last_result,
+			    "refused: protected cgroup /agents/trusted, under /agents");
+	assert_int_equal(enforcer_stats(f->e)->refused, 1);
+	readcg(f, "/agents", "cgroup.kill", buf, sizeof(buf));
+	assert_string_equal(buf, "");
+	assert_int_equal(enforcer_operator(f->e, 9, "/agents", &f->cfg.actions[0].act), -EPERM);
+	assert_non_null(strstr(output(f), "refused: protected cgroup /agents/trusted"));
+}
+
 /* ---- acting ---- */
 
 /* ---- CIDR ---- */
@@ -281,6 +338,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_matching_action_by_rule_and_severity,
 						setup, teardown),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test_setup_teardown(test_protection_literal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_protection_glob, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refusal_names_the_protected_cgroup, setup,
+						teardown),
 		cmocka_unit_test(test_cidr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
