@@ -195,6 +195,7 @@ struct enforcer {
 	pid_t guard_pid;
 	int has_cgroup_net; /* some network rule is per cgroup glob */
 	uint64_t next_net_scan;
+	char last_err[PATH_MAX * 3 + 256]; /* the last failed action's error */
 };
 
 /* ---- protection ---- */
@@ -627,21 +628,24 @@ static void recompute_levels(struct enforcer *e)
 	e->st.verdicts = count;
 }
 
-static int map_put(struct enforcer *e, struct verdict_ent *v, const struct action_spec *a,
-		   char *err, size_t errlen)
+/* Put @a's verdict for @v's cgroup, expiring at @expires_mono (CLOCK_MONOTONIC ns, 0
+ * never), in the verdict map. Returns 0 or -errno with the reason in @err. */
+static int map_put(struct enforcer *e, struct verdict_ent *v, uint64_t expires_mono,
+		   const struct action_spec *a, char *err, size_t errlen)
 {
 	struct tg_verdict kv;
 
 	memset(&kv, 0, sizeof(kv));
-	kv.expires_ns = v->expires_mono;
+	kv.expires_ns = expires_mono;
 	kv.action = a->type == ACT_KILL ? TG_VERDICT_KILL : TG_VERDICT_THROTTLE;
 	if (a->type == ACT_THROTTLE) {
 		kv.interval_ns = (uint64_t)(1e9 / a->rate);
 		kv.tolerance_ns = kv.interval_ns * (a->burst > 0 ? a->burst - 1 : 0);
 	}
 	if (bpf_map_update_elem(e->env.verdicts_fd, &v->cgroup_id, &kv, BPF_ANY)) {
-		snprintf(err, errlen, "update verdict map: %s", strerror(errno));
-		return -errno;
+		int ret = -errno;
+		snprintf(err, errlen, "update verdict map: %s", strerror(-ret));
+		return ret;
 	}
 	v->in_map = 1;
 	recompute_levels(e);
@@ -736,13 +740,17 @@ static int strength(int type)
 	return type == ACT_KILL ? 3 : type == ACT_FREEZE ? 2 : type == ACT_THROTTLE ? 1 : 0;
 }
 
-/* Carry out @act on the alert's cgroup (or log it in monitor mode, or refuse it). */
+/* Carry out @act on the alert's cgroup (or log it in monitor mode, or refuse it).
+ * The verdict's new state (action, rule, expiry) is committed only when what carries it
+ * took effect: the verdict map entry (throttle, kill) or cgroup.freeze (freeze); a failed
+ * upgrade leaves the weaker verdict in force and says so. Kill writes cgroup.kill even when
+ * the verdict map refuses the entry (the entry only makes respawns die at exec). */
 static void act(struct enforcer *e, const struct tg_alert *a, const struct action_spec *act)
 {
 	char err[PATH_MAX * 3 + 256] = "", why[PATH_MAX * 2 + 64], path[PATH_MAX];
 	struct verdict_ent *v;
-	uint64_t now_mono = now_mono_ns(), now_real = now_real_ns(), exp_real = 0;
-	int ret = 0;
+	uint64_t now_mono = now_mono_ns(), now_real = now_real_ns(), exp_real = 0, exp_mono;
+	int ret = 0, commit = 0, created = 0;
 
 	HASH_FIND(hh, e->verdicts, &a->cgroup_id, sizeof(a->cgroup_id), v);
 	if (v && strength(v->action) >= strength(act->type))
@@ -751,10 +759,12 @@ static void act(struct enforcer *e, const struct tg_alert *a, const struct actio
 		e->st.refused++;
 		snprintf(err, sizeof(err), "refused: protected cgroup %s", why);
 		action_line(e, a, act, err, 0);
+		snprintf(e->last_err, sizeof(e->last_err), "%s", err);
 		return;
 	}
 	if (act->duration_s)
 		exp_real = now_real + (uint64_t)act->duration_s * 1000000000ULL;
+	exp_mono = act->duration_s ? now_mono + (uint64_t)act->duration_s * 1000000000ULL : 0;
 	e->st.actions[act->type]++;
 	if (e->cfg.monitor) {
 		action_line(e, a, act, "ok", exp_real);
@@ -766,41 +776,56 @@ static void act(struct enforcer *e, const struct tg_alert *a, const struct actio
 		if (!v)
 			return;
 		v->cgroup_id = a->cgroup_id;
+		v->action = ACT_ALERT; /* nothing in force yet */
 		snprintf(v->path, sizeof(v->path), "%s", path);
 		v->level = cgroup_level(path);
 		HASH_ADD(hh, e->verdicts, cgroup_id, sizeof(v->cgroup_id), v);
+		created = 1;
 	}
-	v->action = act->type;
-	snprintf(v->rule, sizeof(v->rule), "%s", a->rule);
-	v->expires_mono = act->duration_s ? now_mono + (uint64_t)act->duration_s * 1000000000ULL : 0;
-	v->expires_real = exp_real;
 
 	switch (act->type) {
 	case ACT_THROTTLE:
-		ret = map_put(e, v, act, err, sizeof(err));
+		ret = map_put(e, v, exp_mono, act, err, sizeof(err));
+		commit = !ret;
 		break;
-	case ACT_KILL:
+	case ACT_KILL: {
 		/* the kernel verdict first: from here on nothing of this cgroup leaves */
-		ret = map_put(e, v, act, err, sizeof(err));
-		if (!ret)
-			ret = write_cg_file(e, path, "cgroup.kill", "1", err, sizeof(err));
+		char merr[PATH_MAX + 64] = "";
+		int mret = map_put(e, v, exp_mono, act, merr, sizeof(merr));
+		if (mret)
+			tg_warn("kill %s: %s; killing without the verdict (respawns are not "
+				"stopped at exec)", path, merr);
+		commit = !mret;
+		ret = write_cg_file(e, path, "cgroup.kill", "1", err, sizeof(err));
 		break;
+	}
 	case ACT_FREEZE:
 		ret = write_cg_file(e, path, "cgroup.freeze", "1", err, sizeof(err));
 		if (!ret) {
 			v->frozen = 1;
 			e->st.frozen++;
 			guard_say(e, 'F', path);
-			state_write(e);
+			commit = 1;
 		}
 		break;
 	}
-	if (ret) {
-		e->st.failed++;
-		if (!v->in_map && !v->frozen)
-			verdict_clear(e, v);
+	if (commit) {
+		v->action = act->type;
+		snprintf(v->rule, sizeof(v->rule), "%s", a->rule);
+		v->expires_mono = exp_mono;
+		v->expires_real = exp_real;
+		if (act->type == ACT_FREEZE)
+			state_write(e);
 	}
-	action_line(e, a, act, ret ? err : "ok", exp_real);
+	if (ret)
+		e->st.failed++;
+	if (created && !commit) {
+		HASH_DEL(e->verdicts, v);
+		free(v);
+	}
+	action_line(e, a, act, ret ? err : "ok", commit ? exp_real : 0);
+	if (ret)
+		snprintf(e->last_err, sizeof(e->last_err), "%s", err);
 }
 
 void enforcer_alert(struct enforcer *e, const struct tg_alert *a)
@@ -832,11 +857,18 @@ int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup
 	a.severity = SEV_HIGH;
 	a.cgroup_id = cgroup_id;
 	a.cgroup = cgroup;
-	uint64_t before = e->st.actions[spec->type] + e->st.refused + e->st.failed;
+	uint64_t refused = e->st.refused, failed = e->st.failed, done = e->st.actions[spec->type];
 	act(e, &a, spec);
-	if (enforcer_protected(e, cgroup))
+	if (e->st.refused > refused)
 		return -EPERM;
-	return e->st.actions[spec->type] + e->st.refused + e->st.failed > before ? 0 : -EEXIST;
+	if (e->st.failed > failed)
+		return -EIO;
+	return e->st.actions[spec->type] > done ? 0 : -EEXIST;
+}
+
+const char *enforcer_last_error(const struct enforcer *e)
+{
+	return e->last_err;
 }
 
 int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real)

@@ -130,10 +130,14 @@ void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real);
 /*
  * enforcer_operator - an action an operator asked for (`tollgate block`), logged like an
  * alert's with "rule":"operator". Returns 0, -EPERM for a protected cgroup (the refusal is
- * logged), -EEXIST when an equal or stronger verdict is in force, -EINVAL.
+ * logged), -EIO when the action failed or was refused for safety (the reason is in the
+ * action line and enforcer_last_error()), -EEXIST when an equal or stronger verdict is in
+ * force, -EINVAL.
  */
 int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup,
 		      const struct action_spec *spec);
+/* The error of the last action that failed or was refused ("" none), as in its line. */
+const char *enforcer_last_error(const struct enforcer *e);
 
 /*
  * enforcer_unblock - clear the verdict on a cgroup and thaw it.

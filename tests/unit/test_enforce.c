@@ -298,10 +298,107 @@ static void test_refusal_names_the_protected_cgroup(void **state)
 	readcg(f, "/agents", "cgroup.kill", buf, sizeof(buf));
 	assert_string_equal(buf, "");
 	assert_int_equal(enforcer_operator(f->e, 9, "/agents", &f->cfg.actions[0].act), -EPERM);
+	assert_non_null(strstr(enforcer_last_error(f->e), "/agents/trusted"));
 	assert_non_null(strstr(output(f), "refused: protected cgroup /agents/trusted"));
 }
 
 /* ---- acting ---- */
+
+/* The verdict map refuses the entry (fd -1): cgroup.kill is written all the same. */
+static void test_kill_without_verdict_map(void **state)
+{
+	struct fx *f = *state;
+	char buf[16];
+
+	mkcg(f, "/agents/a", "cgroup.kill");
+	add_action(f, "*", 0, ACT_KILL);
+	start(f, 0);
+	struct tg_alert a = alert("volume", SEV_HIGH, 5, "/agents/a");
+	enforcer_alert(f->e, &a);
+	readcg(f, "/agents/a", "cgroup.kill", buf, sizeof(buf));
+	assert_string_equal(buf, "1");
+	assert_string_equal(f->last_result, "ok");
+	assert_int_equal(enforcer_stats(f->e)->failed, 0);
+	assert_int_equal(enforcer_stats(f->e)->verdicts, 0);
+}
+
+static void count_verdicts(void *ctx, const char *cg, const char *action, const char *rule,
+			   uint64_t exp)
+{
+	(void)cg;
+	(void)action;
+	(void)rule;
+	(void)exp;
+	(*(int *)ctx)++;
+}
+
+static void test_failed_freeze_leaves_nothing(void **state)
+{
+	struct fx *f = *state;
+	int n = 0;
+
+	mkcg(f, "/agents/a", ""); /* no cgroup.freeze: the write fails */
+	add_action(f, "*", 0, ACT_FREEZE);
+	start(f, 0);
+	struct tg_alert a = alert("volume", SEV_HIGH, 5, "/agents/a");
+	enforcer_alert(f->e, &a);
+	assert_non_null(strstr(f->last_result, "cgroup.freeze"));
+	assert_int_equal(enforcer_stats(f->e)->failed, 1);
+	assert_int_equal(enforcer_stats(f->e)->frozen, 0);
+	enforcer_foreach(f->e, count_verdicts, &n);
+	assert_int_equal(n, 0);
+	/* a later alert tries again */
+	enforcer_alert(f->e, &a);
+	assert_int_equal(enforcer_stats(f->e)->failed, 2);
+}
+
+/* A freeze in force, then a kill that fails (no verdict map, no cgroup.kill): the freeze
+ * stays what is in force, and the next alert tries the kill again. */
+static void test_failed_upgrade_keeps_weaker_verdict(void **state)
+{
+	struct fx *f = *state;
+	char buf[16];
+
+	mkcg(f, "/agents/a", "cgroup.freeze");
+	add_action(f, "volume", 0, ACT_FREEZE);
+	add_action(f, "*", 0, ACT_KILL);
+	start(f, 0);
+	struct tg_alert a = alert("volume", SEV_HIGH, 5, "/agents/a");
+	enforcer_alert(f->e, &a);
+	assert_string_equal(f->last_result, "ok");
+	readcg(f, "/agents/a", "cgroup.freeze", buf, sizeof(buf));
+	assert_string_equal(buf, "1");
+	assert_int_equal(enforcer_stats(f->e)->frozen, 1);
+	/* equal strength: nothing happens */
+	enforcer_alert(f->e, &a);
+	assert_int_equal(f->nactions, 1);
+	a.rule = "rapid";
+	enforcer_alert(f->e, &a);
+	assert_string_equal(f->last_action, "kill");
+	assert_non_null(strstr(f->last_result, "cgroup.kill"));
+	enforcer_alert(f->e, &a);
+	assert_int_equal(enforcer_stats(f->e)->failed, 2); /* tried again: kill is not in force */
+	assert_int_equal(enforcer_unblock(f->e, "/agents/a", 0), 0);
+	readcg(f, "/agents/a", "cgroup.freeze", buf, sizeof(buf));
+	assert_string_equal(buf, "0");
+	assert_int_equal(enforcer_stats(f->e)->frozen, 0);
+}
+
+static void test_operator_failure_reports_the_error(void **state)
+{
+	struct fx *f = *state;
+	struct action_spec s = {.type = ACT_FREEZE};
+
+	mkcg(f, "/agents/b", "");
+	start(f, 0); /* no freeze in the policy: the guard starts with this freeze */
+	assert_int_equal(enforcer_operator(f->e, 6, "/agents/b", &s), -EIO);
+	assert_non_null(strstr(enforcer_last_error(f->e), "cgroup.freeze"));
+	mkcg(f, "/agents/b", "cgroup.freeze");
+	assert_int_equal(enforcer_operator(f->e, 6, "/agents/b", &s), 0);
+	assert_int_equal(enforcer_operator(f->e, 6, "/agents/b", &s), -EEXIST);
+	s.type = ACT_ALERT;
+	assert_int_equal(enforcer_operator(f->e, 6, "/agents/b", &s), -EINVAL);
+}
 
 /* ---- CIDR ---- */
 
@@ -341,6 +438,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_protection_literal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_protection_glob, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refusal_names_the_protected_cgroup, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_kill_without_verdict_map, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_freeze_leaves_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_failed_upgrade_keeps_weaker_verdict, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_operator_failure_reports_the_error, setup,
 						teardown),
 		cmocka_unit_test(test_cidr),
 	};
