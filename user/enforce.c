@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +192,7 @@ struct enforcer {
 	struct blocked_ent *blocked;
 	struct net_installed *net_done;
 	char self_cgroup[PATH_MAX];
-	int guard_fd; /* write end of the freeze guard's pipe, -1 none */
+	int guard_fd; /* tollgate's end of the freeze guard's socket, -1 none */
 	pid_t guard_pid;
 	int has_cgroup_net; /* some network rule is per cgroup glob */
 	uint64_t next_net_scan;
@@ -351,78 +352,207 @@ static void read_self_cgroup(struct enforcer *e)
 
 /* ---- freeze guard ---- */
 
-/* A child that thaws every cgroup it was told about when our end of the pipe closes,
- * which happens however tollgate ends (SIGKILL included). It leaves tollgate's session so a
- * terminal's Ctrl-C does not reach it, and ignores the polite signals. */
-static void guard_main(int rfd, const char *root)
+#define GUARD_MAX_PATHS 4096   /* cgroups one guard tracks; a freeze beyond is refused */
+#define GUARD_ACK_MS 2000      /* how long a freeze waits for the guard's answer */
+
+/* Close every descriptor of the guard but @keep (tollgate's BPF links and maps, its JSON
+ * output, sockets, the cgroup directories it holds): the guard must not keep any of them
+ * alive after tollgate is gone. stdin, stdout and stderr go to /dev/null. Returns the
+ * guard's socket, now fd 3, or -errno. */
+static int guard_close_fds(int keep)
 {
-	char paths[64][PATH_MAX];
-	int n = 0;
+	int null;
+
+	if (keep != 3) {
+		if (dup2(keep, 3) < 0)
+			return -errno;
+		keep = 3;
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC); /* not 3: that is taken */
+	for (int fd = 0; fd < 3; fd++)
+		if (null >= 0 && null != fd)
+			dup2(null, fd);
+	if (close_range(4, ~0U, 0)) {
+		/* before Linux 5.9: one by one, up to the descriptor limit */
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = 4; fd < (max > 0 ? max : 65536); fd++)
+			close((int)fd);
+	}
+	return keep;
+}
+
+/* A child that thaws every cgroup it was told about when tollgate's end of the socket
+ * closes, which happens however tollgate ends (SIGKILL included). It leaves tollgate's
+ * session so a terminal's Ctrl-C does not reach it, and ignores the polite signals.
+ * Protocol (lines on the socket): "F path" - track it, answered by one byte, 'y' tracked
+ * or 'n' not (GUARD_MAX_PATHS reached, out of memory): tollgate then does not freeze;
+ * "T path" - thawed by tollgate, forget it (no answer). */
+static void guard_main(int fd, const char *root)
+{
+	char **paths = NULL;
+	size_t n = 0, cap = 0;
 	char line[PATH_MAX + 4];
-	FILE *in = fdopen(rfd, "r");
+	FILE *in;
 
 	setsid();
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "tollgate-guard");
-	if (!in)
+	fd = guard_close_fds(fd);
+	if (fd < 0 || !(in = fdopen(fd, "r")))
 		_exit(1);
 	while (fgets(line, sizeof(line), in)) {
 		line[strcspn(line, "\n")] = 0;
-		if (line[0] == 'F' && n < 64) {
-			snprintf(paths[n++], PATH_MAX, "%s", line + 2);
+		if (line[0] == 'F') {
+			char ok = 'n';
+			if (n == cap && cap < GUARD_MAX_PATHS) {
+				size_t ncap = cap ? cap * 2 : 16;
+				char **np = realloc(paths, ncap * sizeof(*np));
+				if (np) {
+					paths = np;
+					cap = ncap;
+				}
+			}
+			if (n < cap && (paths[n] = strdup(line + 2))) {
+				n++;
+				ok = 'y';
+			}
+			if (send(fd, &ok, 1, MSG_NOSIGNAL) != 1)
+				break; /* tollgate is gone */
 		} else if (line[0] == 'T') {
-			for (int i = 0; i < n; i++)
+			for (size_t i = 0; i < n; i++)
 				if (!strcmp(paths[i], line + 2)) {
-					snprintf(paths[i], PATH_MAX, "%s", paths[n - 1]);
-					n--;
+					free(paths[i]);
+					paths[i] = paths[--n];
 					break;
 				}
 		}
 	}
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char f[PATH_MAX * 2];
 		snprintf(f, sizeof(f), "%s%s/cgroup.freeze", root, paths[i]);
-		int fd = open(f, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t w = write(fd, "0", 1);
+		int cfd = open(f, O_WRONLY | O_CLOEXEC);
+		if (cfd >= 0) {
+			ssize_t w = write(cfd, "0", 1);
 			(void)w; /* nothing to report to: tollgate is gone */
-			close(fd);
+			close(cfd);
 		}
 	}
 	_exit(0);
 }
 
-static void guard_start(struct enforcer *e)
+/* Start the freeze guard (a forked child, see guard_main()). Returns 0 or -errno. */
+static int guard_start(struct enforcer *e)
 {
-	int p[2];
+	int sv[2];
 
 	e->guard_fd = -1;
-	if (pipe2(p, O_CLOEXEC))
-		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
 	pid_t pid = fork();
 	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return;
+		int ret = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
 	}
-	if (pid == 0) {
-		close(p[1]);
-		guard_main(p[0], e->env.cgroup_root);
-	}
-	close(p[0]);
-	e->guard_fd = p[1];
+	if (pid == 0)
+		guard_main(sv[1], e->env.cgroup_root);
+	close(sv[1]);
+	e->guard_fd = sv[0];
 	e->guard_pid = pid;
+	return 0;
+}
+
+/* Tell the guard @op ('F' track, 'T' forget) about @path. For 'F', wait for its answer.
+ * Returns 0, -ENOSPC when the guard cannot track one more cgroup, -ETIMEDOUT, or -errno of
+ * the socket (the guard is gone: the caller stops using it). */
+static int guard_tell(struct enforcer *e, char op, const char *path)
+{
+	char line[PATH_MAX + 4], ans;
+	int n = snprintf(line, sizeof(line), "%c %s\n", op, path);
+	struct pollfd pfd = {.fd = e->guard_fd, .events = POLLIN};
+
+	if (e->guard_fd < 0)
+		return -ENOTCONN;
+	if (send(e->guard_fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		return errno ? -errno : -EIO;
+	if (op != 'F')
+		return 0;
+	int r = poll(&pfd, 1, GUARD_ACK_MS);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	r = (int)recv(e->guard_fd, &ans, 1, 0);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -EPIPE;
+	return ans == 'y' ? 0 : -ENOSPC;
+}
+
+static void guard_stop(struct enforcer *e)
+{
+	if (e->guard_fd < 0)
+		return;
+	close(e->guard_fd); /* the guard thaws what it still tracks and exits */
+	waitpid(e->guard_pid, NULL, 0);
+	e->guard_fd = -1;
+}
+
+/* Have the guard track @path before it is frozen, starting the guard on the first freeze
+ * (and again, told about every cgroup still frozen, if it died). Returns 0, or -errno with
+ * the reason in @err: the caller does not freeze (fail open). */
+static int guard_track(struct enforcer *e, const char *path, char *err, size_t errlen)
+{
+	int ret;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (e->guard_fd < 0) {
+			struct verdict_ent *v, *t;
+			ret = guard_start(e);
+			if (ret) {
+				snprintf(err, errlen,
+					 "refused: cannot start the freeze guard (it thaws frozen "
+					 "cgroups if tollgate dies): %s", strerror(-ret));
+				return ret;
+			}
+			HASH_ITER(hh, e->verdicts, v, t)
+				if (v->frozen && (ret = guard_tell(e, 'F', v->path)))
+					tg_warn("freeze guard: cannot track %s: %s", v->path,
+						strerror(-ret));
+		}
+		ret = guard_tell(e, 'F', path);
+		if (ret == -ENOSPC) {
+			snprintf(err, errlen,
+				 "refused: the freeze guard cannot track %s (it tracks at most %d "
+				 "frozen cgroups, or is out of memory): not frozen", path,
+				 GUARD_MAX_PATHS);
+			return ret;
+		}
+		if (!ret)
+			return 0;
+		tg_warn("freeze guard (pid %d): %s; starting a new one", (int)e->guard_pid,
+			strerror(-ret));
+		/* SIGKILL first: a guard that sees its socket close thaws what it tracks, and
+		 * those cgroups stay frozen (the new guard is told about them) */
+		kill(e->guard_pid, SIGKILL);
+		guard_stop(e);
+	}
+	snprintf(err, errlen, "refused: the freeze guard does not answer (%s): not frozen",
+		 strerror(-ret));
+	return ret;
 }
 
 static void guard_say(struct enforcer *e, char op, const char *path)
 {
-	char line[PATH_MAX + 4];
-	int n = snprintf(line, sizeof(line), "%c %s\n", op, path);
+	int ret = e->guard_fd >= 0 ? guard_tell(e, op, path) : 0;
 
-	if (e->guard_fd >= 0 && write(e->guard_fd, line, (size_t)n) != n)
-		tg_warn("freeze guard: %s", strerror(errno));
+	if (ret)
+		tg_warn("freeze guard: %s", strerror(-ret));
 }
 
 /* The state file lists the cgroups this tollgate froze, for a later start to thaw should
@@ -800,11 +930,16 @@ static void act(struct enforcer *e, const struct tg_alert *a, const struct actio
 		break;
 	}
 	case ACT_FREEZE:
-		ret = write_cg_file(e, path, "cgroup.freeze", "1", err, sizeof(err));
+		/* fail open: no freeze the guard cannot undo should tollgate die */
+		ret = guard_track(e, path, err, sizeof(err));
+		if (!ret) {
+			ret = write_cg_file(e, path, "cgroup.freeze", "1", err, sizeof(err));
+			if (ret)
+				guard_say(e, 'T', path);
+		}
 		if (!ret) {
 			v->frozen = 1;
 			e->st.frozen++;
-			guard_say(e, 'F', path);
 			commit = 1;
 		}
 		break;
@@ -1060,11 +1195,7 @@ struct enforcer *enforcer_new(const struct enforce_config *cfg, const struct enf
 	}
 	if (e->has_cgroup_net)
 		net_scan(e, now_mono_ns());
-	for (int i = 0; i < cfg->nactions; i++)
-		if (cfg->actions[i].act.type == ACT_FREEZE && !cfg->monitor) {
-			guard_start(e);
-			break;
-		}
+	/* the freeze guard starts with the first freeze, whatever asks for it (guard_track) */
 	return e;
 }
 
@@ -1102,10 +1233,7 @@ void enforcer_free(struct enforcer *e)
 		HASH_DEL(e->net_done, ni);
 		free(ni);
 	}
-	if (e->guard_fd >= 0) {
-		close(e->guard_fd); /* the guard thaws what is left and exits */
-		waitpid(e->guard_pid, NULL, 0);
-	}
+	guard_stop(e);
 	free(e);
 }
 

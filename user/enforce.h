@@ -14,10 +14,11 @@
  * nothing; protected cgroups (the cgroup2 root, tollgate's own cgroup and its ancestors,
  * the policy's list and their descendants) are never acted on, nor are their ancestors
  * (cgroup.kill, cgroup.freeze and verdicts act on a whole subtree) - the refusal is
- * logged, naming the protected cgroup; cool-down summaries (alert.suppressed > 0) never act, they only go to the sinks;
- * verdicts live in maps owned by this process (gone when it is), and a frozen cgroup is
- * thawed by the exit path, by a guard process if tollgate is killed, or at the next start
- * (state file).
+ * logged, naming the protected cgroup; cool-down summaries (alert.suppressed > 0) never
+ * act, they only go to the sinks; verdicts live in maps owned by this process (gone when
+ * it is), and a frozen cgroup is thawed by the exit path, by a guard process if tollgate
+ * is killed, or at the next start (state file). The guard starts with the first freeze, whatever asks for it; a freeze it
+ * cannot track (no guard, too many frozen cgroups) is refused: fail open.
  */
 #ifndef TG_ENFORCE_H
 #define TG_ENFORCE_H
