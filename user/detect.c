@@ -334,9 +334,11 @@ void detect_flush(struct detect *d)
 
 /* ---- resolving an observation ---- */
 
-static uint32_t ms_clock(struct detect *d, uint64_t ts)
+/* The engine's millisecond clock: ms since base_ns, 64-bit (dset stamps keep its low 32
+ * bits; sets compare it whole against their last touch, window.h). */
+static uint64_t ms_clock(struct detect *d, uint64_t ts)
 {
-	return (uint32_t)((ts > d->base_ns ? ts - d->base_ns : 0) / 1000000ULL);
+	return (ts > d->base_ns ? ts - d->base_ns : 0) / 1000000ULL;
 }
 
 static void reset_cg(struct det_cg *cg, uint64_t ts)

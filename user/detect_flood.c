@@ -210,22 +210,29 @@ static void retry_request(struct detect *d, const struct det_req *q)
 {
 	const struct rule_retry_loop *c = &q->r->retry_loop;
 	uint64_t win = (uint64_t)c->b.window_s * NS;
+	struct lru *t = &d->t[DT_RETRIES];
 	struct det_retry *r;
 	struct tg_alert *a;
+	uint64_t key;
 	char ra[128];
 
-	if (!c->b.enabled || !q->hs->err_ns || q->ts < q->hs->err_ns ||
-	    q->ts - q->hs->err_ns > win)
+	/* no error response from this host ever: no chain to look up */
+	if (!c->b.enabled || !q->hs->err_ns)
 		return;
-	r = lru_find(&d->t[DT_RETRIES], q->o->cgroup_id, request_key(q));
-	if (!r || !r->waiting)
+	key = request_key(q);
+	r = lru_find(t, q->o->cgroup_id, key);
+	if (!r)
 		return;
-	r->waiting = 0;
 	uint64_t gap = q->ts > r->err_ns ? q->ts - r->err_ns : 0;
-	if (gap > win) { /* too late to be a retry: a new chain */
-		r->retries = r->ra_given = r->ra_honoured = r->ra_date = 0;
+	if (gap > win) {
+		/* too late to be a retry: the chain is over (its first_ns, counts and waiting
+		 * go too); the next error response starts a new one */
+		lru_del(t, r);
 		return;
 	}
+	if (!r->waiting)
+		return;
+	r->waiting = 0;
 	r->retries++;
 	if (r->retry_after >= 0) {
 		r->ra_given++;
@@ -235,7 +242,7 @@ static void retry_request(struct detect *d, const struct det_req *q)
 		r->ra_date++;
 	}
 	if (r->retries <= c->threshold ||
-	    !(a = det_match(d, q, RULE_RETRY_LOOP, request_key(q), r->retries, r->retries)))
+	    !(a = det_match(d, q, RULE_RETRY_LOOP, key, r->retries, r->retries)))
 		return;
 	a->threshold = c->threshold;
 	a->first_ts_ns = r->first_ns;

@@ -133,7 +133,7 @@ struct det_cool {
 struct det_req {
 	const struct tg_obs *o;
 	uint64_t ts;
-	uint32_t ms;               /* engine millisecond clock (dset stamps) */
+	uint64_t ms;               /* engine millisecond clock (dset stamps: its low 32 bits) */
 	const struct profile *pr;
 	const struct tg_rules *r;
 	struct det_cg *cg;
@@ -191,9 +191,11 @@ void det_emit(struct detect *d, const struct det_req *q, struct tg_alert *a, int
 /* ns timestamp of a dset entry's millisecond stamp, relative to @q's time. */
 static inline uint64_t det_ms_to_ns(const struct det_req *q, uint32_t ms)
 {
-	if ((int32_t)(q->ms - ms) <= 0) /* stamped at or after now (events out of order) */
+	uint32_t now = (uint32_t)q->ms;
+
+	if ((int32_t)(now - ms) <= 0) /* stamped at or after now (events out of order) */
 		return q->ts;
-	uint64_t back = (uint64_t)(uint32_t)(q->ms - ms) * 1000000ULL;
+	uint64_t back = (uint64_t)(uint32_t)(now - ms) * 1000000ULL;
 	return back < q->ts ? q->ts - back : 0;
 }
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,10 +192,11 @@ struct enforcer {
 	struct blocked_ent *blocked;
 	struct net_installed *net_done;
 	char self_cgroup[PATH_MAX];
-	int guard_fd; /* write end of the freeze guard's pipe, -1 none */
+	int guard_fd; /* tollgate's end of the freeze guard's socket, -1 none */
 	pid_t guard_pid;
 	int has_cgroup_net; /* some network rule is per cgroup glob */
 	uint64_t next_net_scan;
+	char last_err[PATH_MAX * 3 + 256]; /* the last failed action's error */
 };
 
 /* ---- protection ---- */
@@ -208,19 +210,127 @@ static int is_ancestor_or_self(const char *anc, const char *path)
 	return !strncmp(anc, path, n) && (path[n] == 0 || path[n] == '/');
 }
 
-int enforcer_protected(const struct enforcer *e, const char *path)
+static int is_glob(const char *p)
 {
-	if (!path || !strcmp(path, "/"))
-		return 1; /* the root, and cgroups we cannot name */
-	/* tollgate's own cgroup and its ancestors */
-	if (is_ancestor_or_self(path, e->self_cgroup))
-		return 1;
-	for (int i = 0; i < e->cfg.nprotected; i++) {
-		const char *p = e->cfg.protected_cgroups[i];
-		if (is_ancestor_or_self(p, path) || fnmatch(p, path, 0) == 0)
+	return strpbrk(p, "*?[") != NULL;
+}
+
+/* Does the glob @pat match @path or one of its ancestors (the entry's descendants are
+ * protected too)? */
+static int glob_covers(const char *pat, const char *path)
+{
+	char buf[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(buf))
+		return fnmatch(pat, path, 0) == 0;
+	memcpy(buf, path, n + 1);
+	while (n > 1) {
+		if (fnmatch(pat, buf, 0) == 0)
 			return 1;
+		while (n > 1 && buf[n - 1] != '/')
+			n--;
+		if (n > 1)
+			n--; /* drop the '/' */
+		buf[n] = 0;
 	}
 	return 0;
+}
+
+/* Depth-first walk of the cgroup directories under @dir (@rel: its path under the cgroup2
+ * root) for one that @pat matches; its path goes to @hit. Bounded by TG_MAX_CGROUP_LEVEL
+ * levels below @rel. Returns 1 found, 0 not, -errno when a directory cannot be read (the
+ * caller refuses: it cannot tell). */
+static int glob_under(const char *pat, char *dir, size_t dirlen, char *rel, size_t rellen,
+		      int depth, char *hit, size_t hitlen)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while (!ret && (de = readdir(d))) {
+		size_t dl = strlen(dir), rl = strlen(rel);
+		if (de->d_type != DT_DIR || !strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (dl + strlen(de->d_name) + 2 > dirlen || rl + strlen(de->d_name) + 2 > rellen)
+			continue; /* longer than PATH_MAX: cannot be a cgroup we act on either */
+		snprintf(dir + dl, dirlen - dl, "/%s", de->d_name);
+		snprintf(rel + rl, rellen - rl, "%s%s", rl > 1 ? "/" : "", de->d_name);
+		if (fnmatch(pat, rel, 0) == 0) {
+			snprintf(hit, hitlen, "%s", rel);
+			ret = 1;
+		} else if (depth < TG_MAX_CGROUP_LEVEL) {
+			ret = glob_under(pat, dir, dirlen, rel, rellen, depth + 1, hit, hitlen);
+		}
+		dir[dl] = 0;
+		rel[rl] = 0;
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * protected_why - is @path (under the cgroup2 root) protected, and by what? cgroup.kill,
+ * cgroup.freeze and verdicts act on the whole subtree, so a target is protected when it
+ * is, is under, or is above a protected cgroup: the root, tollgate's own cgroup, a
+ * protected_cgroups entry (literal path, or glob matched against the target, its
+ * ancestors, and - when above - every cgroup directory under the target).
+ * Returns 1 with the reason in @why, or 0.
+ */
+static int protected_why(const struct enforcer *e, const char *path, char *why, size_t n)
+{
+	if (!path || !strcmp(path, "/")) {
+		snprintf(why, n, "%s", path ? "the cgroup2 root" : "a cgroup without a known path");
+		return 1;
+	}
+	/* tollgate's own cgroup and its ancestors */
+	if (is_ancestor_or_self(path, e->self_cgroup)) {
+		snprintf(why, n, "tollgate's own cgroup %s", e->self_cgroup);
+		return 1;
+	}
+	for (int i = 0; i < e->cfg.nprotected; i++) {
+		const char *p = e->cfg.protected_cgroups[i];
+		if (!is_glob(p)) {
+			if (is_ancestor_or_self(p, path)) {
+				snprintf(why, n, "%s", p);
+				return 1;
+			}
+			if (is_ancestor_or_self(path, p)) {
+				snprintf(why, n, "%s, under %s", p, path);
+				return 1;
+			}
+			continue;
+		}
+		if (glob_covers(p, path)) {
+			snprintf(why, n, "%s (matches %s)", path, p);
+			return 1;
+		}
+		if (e->env.cgroup_root) {
+			char dir[PATH_MAX], rel[PATH_MAX], hit[PATH_MAX];
+			snprintf(dir, sizeof(dir), "%s%s", e->env.cgroup_root, path);
+			snprintf(rel, sizeof(rel), "%s", path);
+			int r = glob_under(p, dir, sizeof(dir), rel, sizeof(rel), 0, hit, sizeof(hit));
+			if (r > 0) {
+				snprintf(why, n, "%s (matches %s), under %s", hit, p, path);
+				return 1;
+			}
+			if (r < 0) {
+				snprintf(why, n, "cannot list %s to look for %s: %s", dir, p,
+					 strerror(-r));
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int enforcer_protected(const struct enforcer *e, const char *path)
+{
+	char why[PATH_MAX * 2 + 64];
+
+	return protected_why(e, path, why, sizeof(why));
 }
 
 static void read_self_cgroup(struct enforcer *e)
@@ -242,78 +352,207 @@ static void read_self_cgroup(struct enforcer *e)
 
 /* ---- freeze guard ---- */
 
-/* A child that thaws every cgroup it was told about when our end of the pipe closes,
- * which happens however tollgate ends (SIGKILL included). It leaves tollgate's session so a
- * terminal's Ctrl-C does not reach it, and ignores the polite signals. */
-static void guard_main(int rfd, const char *root)
+#define GUARD_MAX_PATHS 4096   /* cgroups one guard tracks; a freeze beyond is refused */
+#define GUARD_ACK_MS 2000      /* how long a freeze waits for the guard's answer */
+
+/* Close every descriptor of the guard but @keep (tollgate's BPF links and maps, its JSON
+ * output, sockets, the cgroup directories it holds): the guard must not keep any of them
+ * alive after tollgate is gone. stdin, stdout and stderr go to /dev/null. Returns the
+ * guard's socket, now fd 3, or -errno. */
+static int guard_close_fds(int keep)
 {
-	char paths[64][PATH_MAX];
-	int n = 0;
+	int null;
+
+	if (keep != 3) {
+		if (dup2(keep, 3) < 0)
+			return -errno;
+		keep = 3;
+	}
+	null = open("/dev/null", O_RDWR | O_CLOEXEC); /* not 3: that is taken */
+	for (int fd = 0; fd < 3; fd++)
+		if (null >= 0 && null != fd)
+			dup2(null, fd);
+	if (close_range(4, ~0U, 0)) {
+		/* before Linux 5.9: one by one, up to the descriptor limit */
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = 4; fd < (max > 0 ? max : 65536); fd++)
+			close((int)fd);
+	}
+	return keep;
+}
+
+/* A child that thaws every cgroup it was told about when tollgate's end of the socket
+ * closes, which happens however tollgate ends (SIGKILL included). It leaves tollgate's
+ * session so a terminal's Ctrl-C does not reach it, and ignores the polite signals.
+ * Protocol (lines on the socket): "F path" - track it, answered by one byte, 'y' tracked
+ * or 'n' not (GUARD_MAX_PATHS reached, out of memory): tollgate then does not freeze;
+ * "T path" - thawed by tollgate, forget it (no answer). */
+static void guard_main(int fd, const char *root)
+{
+	char **paths = NULL;
+	size_t n = 0, cap = 0;
 	char line[PATH_MAX + 4];
-	FILE *in = fdopen(rfd, "r");
+	FILE *in;
 
 	setsid();
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_NAME, "tollgate-guard");
-	if (!in)
+	fd = guard_close_fds(fd);
+	if (fd < 0 || !(in = fdopen(fd, "r")))
 		_exit(1);
 	while (fgets(line, sizeof(line), in)) {
 		line[strcspn(line, "\n")] = 0;
-		if (line[0] == 'F' && n < 64) {
-			snprintf(paths[n++], PATH_MAX, "%s", line + 2);
+		if (line[0] == 'F') {
+			char ok = 'n';
+			if (n == cap && cap < GUARD_MAX_PATHS) {
+				size_t ncap = cap ? cap * 2 : 16;
+				char **np = realloc(paths, ncap * sizeof(*np));
+				if (np) {
+					paths = np;
+					cap = ncap;
+				}
+			}
+			if (n < cap && (paths[n] = strdup(line + 2))) {
+				n++;
+				ok = 'y';
+			}
+			if (send(fd, &ok, 1, MSG_NOSIGNAL) != 1)
+				break; /* tollgate is gone */
 		} else if (line[0] == 'T') {
-			for (int i = 0; i < n; i++)
+			for (size_t i = 0; i < n; i++)
 				if (!strcmp(paths[i], line + 2)) {
-					snprintf(paths[i], PATH_MAX, "%s", paths[n - 1]);
-					n--;
+					free(paths[i]);
+					paths[i] = paths[--n];
 					break;
 				}
 		}
 	}
-	for (int i = 0; i < n; i++) {
+	for (size_t i = 0; i < n; i++) {
 		char f[PATH_MAX * 2];
 		snprintf(f, sizeof(f), "%s%s/cgroup.freeze", root, paths[i]);
-		int fd = open(f, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			ssize_t w = write(fd, "0", 1);
+		int cfd = open(f, O_WRONLY | O_CLOEXEC);
+		if (cfd >= 0) {
+			ssize_t w = write(cfd, "0", 1);
 			(void)w; /* nothing to report to: tollgate is gone */
-			close(fd);
+			close(cfd);
 		}
 	}
 	_exit(0);
 }
 
-static void guard_start(struct enforcer *e)
+/* Start the freeze guard (a forked child, see guard_main()). Returns 0 or -errno. */
+static int guard_start(struct enforcer *e)
 {
-	int p[2];
+	int sv[2];
 
 	e->guard_fd = -1;
-	if (pipe2(p, O_CLOEXEC))
-		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+		return -errno;
 	pid_t pid = fork();
 	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return;
+		int ret = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		return ret;
 	}
-	if (pid == 0) {
-		close(p[1]);
-		guard_main(p[0], e->env.cgroup_root);
-	}
-	close(p[0]);
-	e->guard_fd = p[1];
+	if (pid == 0)
+		guard_main(sv[1], e->env.cgroup_root);
+	close(sv[1]);
+	e->guard_fd = sv[0];
 	e->guard_pid = pid;
+	return 0;
+}
+
+/* Tell the guard @op ('F' track, 'T' forget) about @path. For 'F', wait for its answer.
+ * Returns 0, -ENOSPC when the guard cannot track one more cgroup, -ETIMEDOUT, or -errno of
+ * the socket (the guard is gone: the caller stops using it). */
+static int guard_tell(struct enforcer *e, char op, const char *path)
+{
+	char line[PATH_MAX + 4], ans;
+	int n = snprintf(line, sizeof(line), "%c %s\n", op, path);
+	struct pollfd pfd = {.fd = e->guard_fd, .events = POLLIN};
+
+	if (e->guard_fd < 0)
+		return -ENOTCONN;
+	if (send(e->guard_fd, line, (size_t)n, MSG_NOSIGNAL) != n)
+		return errno ? -errno : -EIO;
+	if (op != 'F')
+		return 0;
+	int r = poll(&pfd, 1, GUARD_ACK_MS);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ETIMEDOUT;
+	r = (int)recv(e->guard_fd, &ans, 1, 0);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -EPIPE;
+	return ans == 'y' ? 0 : -ENOSPC;
+}
+
+static void guard_stop(struct enforcer *e)
+{
+	if (e->guard_fd < 0)
+		return;
+	close(e->guard_fd); /* the guard thaws what it still tracks and exits */
+	waitpid(e->guard_pid, NULL, 0);
+	e->guard_fd = -1;
+}
+
+/* Have the guard track @path before it is frozen, starting the guard on the first freeze
+ * (and again, told about every cgroup still frozen, if it died). Returns 0, or -errno with
+ * the reason in @err: the caller does not freeze (fail open). */
+static int guard_track(struct enforcer *e, const char *path, char *err, size_t errlen)
+{
+	int ret;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (e->guard_fd < 0) {
+			struct verdict_ent *v, *t;
+			ret = guard_start(e);
+			if (ret) {
+				snprintf(err, errlen,
+					 "refused: cannot start the freeze guard (it thaws frozen "
+					 "cgroups if tollgate dies): %s", strerror(-ret));
+				return ret;
+			}
+			HASH_ITER(hh, e->verdicts, v, t)
+				if (v->frozen && (ret = guard_tell(e, 'F', v->path)))
+					tg_warn("freeze guard: cannot track %s: %s", v->path,
+						strerror(-ret));
+		}
+		ret = guard_tell(e, 'F', path);
+		if (ret == -ENOSPC) {
+			snprintf(err, errlen,
+				 "refused: the freeze guard cannot track %s (it tracks at most %d "
+				 "frozen cgroups, or is out of memory): not frozen", path,
+				 GUARD_MAX_PATHS);
+			return ret;
+		}
+		if (!ret)
+			return 0;
+		tg_warn("freeze guard (pid %d): %s; starting a new one", (int)e->guard_pid,
+			strerror(-ret));
+		/* SIGKILL first: a guard that sees its socket close thaws what it tracks, and
+		 * those cgroups stay frozen (the new guard is told about them) */
+		kill(e->guard_pid, SIGKILL);
+		guard_stop(e);
+	}
+	snprintf(err, errlen, "refused: the freeze guard does not answer (%s): not frozen",
+		 strerror(-ret));
+	return ret;
 }
 
 static void guard_say(struct enforcer *e, char op, const char *path)
 {
-	char line[PATH_MAX + 4];
-	int n = snprintf(line, sizeof(line), "%c %s\n", op, path);
+	int ret = e->guard_fd >= 0 ? guard_tell(e, op, path) : 0;
 
-	if (e->guard_fd >= 0 && write(e->guard_fd, line, (size_t)n) != n)
-		tg_warn("freeze guard: %s", strerror(errno));
+	if (ret)
+		tg_warn("freeze guard: %s", strerror(-ret));
 }
 
 /* The state file lists the cgroups this tollgate froze, for a later start to thaw should
@@ -519,21 +758,24 @@ static void recompute_levels(struct enforcer *e)
 	e->st.verdicts = count;
 }
 
-static int map_put(struct enforcer *e, struct verdict_ent *v, const struct action_spec *a,
-		   char *err, size_t errlen)
+/* Put @a's verdict for @v's cgroup, expiring at @expires_mono (CLOCK_MONOTONIC ns, 0
+ * never), in the verdict map. Returns 0 or -errno with the reason in @err. */
+static int map_put(struct enforcer *e, struct verdict_ent *v, uint64_t expires_mono,
+		   const struct action_spec *a, char *err, size_t errlen)
 {
 	struct tg_verdict kv;
 
 	memset(&kv, 0, sizeof(kv));
-	kv.expires_ns = v->expires_mono;
+	kv.expires_ns = expires_mono;
 	kv.action = a->type == ACT_KILL ? TG_VERDICT_KILL : TG_VERDICT_THROTTLE;
 	if (a->type == ACT_THROTTLE) {
 		kv.interval_ns = (uint64_t)(1e9 / a->rate);
 		kv.tolerance_ns = kv.interval_ns * (a->burst > 0 ? a->burst - 1 : 0);
 	}
 	if (bpf_map_update_elem(e->env.verdicts_fd, &v->cgroup_id, &kv, BPF_ANY)) {
-		snprintf(err, errlen, "update verdict map: %s", strerror(errno));
-		return -errno;
+		int ret = -errno;
+		snprintf(err, errlen, "update verdict map: %s", strerror(-ret));
+		return ret;
 	}
 	v->in_map = 1;
 	recompute_levels(e);
@@ -628,24 +870,31 @@ static int strength(int type)
 	return type == ACT_KILL ? 3 : type == ACT_FREEZE ? 2 : type == ACT_THROTTLE ? 1 : 0;
 }
 
-/* Carry out @act on the alert's cgroup (or log it in monitor mode, or refuse it). */
+/* Carry out @act on the alert's cgroup (or log it in monitor mode, or refuse it).
+ * The verdict's new state (action, rule, expiry) is committed only when what carries it
+ * took effect: the verdict map entry (throttle, kill) or cgroup.freeze (freeze); a failed
+ * upgrade leaves the weaker verdict in force and says so. Kill writes cgroup.kill even when
+ * the verdict map refuses the entry (the entry only makes respawns die at exec). */
 static void act(struct enforcer *e, const struct tg_alert *a, const struct action_spec *act)
 {
-	char err[PATH_MAX + 128] = "", path[PATH_MAX];
+	char err[PATH_MAX * 3 + 256] = "", why[PATH_MAX * 2 + 64], path[PATH_MAX];
 	struct verdict_ent *v;
-	uint64_t now_mono = now_mono_ns(), now_real = now_real_ns(), exp_real = 0;
-	int ret = 0;
+	uint64_t now_mono = now_mono_ns(), now_real = now_real_ns(), exp_real = 0, exp_mono;
+	int ret = 0, commit = 0, created = 0;
 
 	HASH_FIND(hh, e->verdicts, &a->cgroup_id, sizeof(a->cgroup_id), v);
 	if (v && strength(v->action) >= strength(act->type))
 		return; /* already in force */
-	if (enforcer_protected(e, a->cgroup)) {
+	if (protected_why(e, a->cgroup, why, sizeof(why))) {
 		e->st.refused++;
-		action_line(e, a, act, "refused: protected cgroup", 0);
+		snprintf(err, sizeof(err), "refused: protected cgroup %s", why);
+		action_line(e, a, act, err, 0);
+		snprintf(e->last_err, sizeof(e->last_err), "%s", err);
 		return;
 	}
 	if (act->duration_s)
 		exp_real = now_real + (uint64_t)act->duration_s * 1000000000ULL;
+	exp_mono = act->duration_s ? now_mono + (uint64_t)act->duration_s * 1000000000ULL : 0;
 	e->st.actions[act->type]++;
 	if (e->cfg.monitor) {
 		action_line(e, a, act, "ok", exp_real);
@@ -657,51 +906,75 @@ static void act(struct enforcer *e, const struct tg_alert *a, const struct actio
 		if (!v)
 			return;
 		v->cgroup_id = a->cgroup_id;
+		v->action = ACT_ALERT; /* nothing in force yet */
 		snprintf(v->path, sizeof(v->path), "%s", path);
 		v->level = cgroup_level(path);
 		HASH_ADD(hh, e->verdicts, cgroup_id, sizeof(v->cgroup_id), v);
+		created = 1;
 	}
-	v->action = act->type;
-	snprintf(v->rule, sizeof(v->rule), "%s", a->rule);
-	v->expires_mono = act->duration_s ? now_mono + (uint64_t)act->duration_s * 1000000000ULL : 0;
-	v->expires_real = exp_real;
 
 	switch (act->type) {
 	case ACT_THROTTLE:
-		ret = map_put(e, v, act, err, sizeof(err));
+		ret = map_put(e, v, exp_mono, act, err, sizeof(err));
+		commit = !ret;
 		break;
-	case ACT_KILL:
+	case ACT_KILL: {
 		/* the kernel verdict first: from here on nothing of this cgroup leaves */
-		ret = map_put(e, v, act, err, sizeof(err));
-		if (!ret)
-			ret = write_cg_file(e, path, "cgroup.kill", "1", err, sizeof(err));
+		char merr[PATH_MAX + 64] = "";
+		int mret = map_put(e, v, exp_mono, act, merr, sizeof(merr));
+		if (mret)
+			tg_warn("kill %s: %s; killing without the verdict (respawns are not "
+				"stopped at exec)", path, merr);
+		commit = !mret;
+		ret = write_cg_file(e, path, "cgroup.kill", "1", err, sizeof(err));
 		break;
+	}
 	case ACT_FREEZE:
-		ret = write_cg_file(e, path, "cgroup.freeze", "1", err, sizeof(err));
+		/* fail open: no freeze the guard cannot undo should tollgate die */
+		ret = guard_track(e, path, err, sizeof(err));
+		if (!ret) {
+			ret = write_cg_file(e, path, "cgroup.freeze", "1", err, sizeof(err));
+			if (ret)
+				guard_say(e, 'T', path);
+		}
 		if (!ret) {
 			v->frozen = 1;
 			e->st.frozen++;
-			guard_say(e, 'F', path);
-			state_write(e);
+			commit = 1;
 		}
 		break;
 	}
-	if (ret) {
-		e->st.failed++;
-		if (!v->in_map && !v->frozen)
-			verdict_clear(e, v);
+	if (commit) {
+		v->action = act->type;
+		snprintf(v->rule, sizeof(v->rule), "%s", a->rule);
+		v->expires_mono = exp_mono;
+		v->expires_real = exp_real;
+		if (act->type == ACT_FREEZE)
+			state_write(e);
 	}
-	action_line(e, a, act, ret ? err : "ok", exp_real);
+	if (ret)
+		e->st.failed++;
+	if (created && !commit) {
+		HASH_DEL(e->verdicts, v);
+		free(v);
+	}
+	action_line(e, a, act, ret ? err : "ok", commit ? exp_real : 0);
+	if (ret)
+		snprintf(e->last_err, sizeof(e->last_err), "%s", err);
 }
 
 void enforcer_alert(struct enforcer *e, const struct tg_alert *a)
 {
-	const struct action_rule *r = find_action(e, a);
+	const struct action_rule *r;
 
+	/* A cool-down summary (suppressed > 0, it carries the latest match's count) reports
+	 * matches already acted on, and detect_flush() sends every pending one at exit: it
+	 * goes to the alert sinks only, never to an action. */
+	if (a->suppressed)
+		return;
+	r = find_action(e, a);
 	if (!r || r->act.type == ACT_ALERT)
 		return;
-	if (a->suppressed && !a->count)
-		return; /* a cool-down summary is not a new finding */
 	act(e, a, &r->act);
 }
 
@@ -719,11 +992,18 @@ int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup
 	a.severity = SEV_HIGH;
 	a.cgroup_id = cgroup_id;
 	a.cgroup = cgroup;
-	uint64_t before = e->st.actions[spec->type] + e->st.refused + e->st.failed;
+	uint64_t refused = e->st.refused, failed = e->st.failed, done = e->st.actions[spec->type];
 	act(e, &a, spec);
-	if (enforcer_protected(e, cgroup))
+	if (e->st.refused > refused)
 		return -EPERM;
-	return e->st.actions[spec->type] + e->st.refused + e->st.failed > before ? 0 : -EEXIST;
+	if (e->st.failed > failed)
+		return -EIO;
+	return e->st.actions[spec->type] > done ? 0 : -EEXIST;
+}
+
+const char *enforcer_last_error(const struct enforcer *e)
+{
+	return e->last_err;
 }
 
 int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real)
@@ -915,11 +1195,7 @@ struct enforcer *enforcer_new(const struct enforce_config *cfg, const struct enf
 	}
 	if (e->has_cgroup_net)
 		net_scan(e, now_mono_ns());
-	for (int i = 0; i < cfg->nactions; i++)
-		if (cfg->actions[i].act.type == ACT_FREEZE && !cfg->monitor) {
-			guard_start(e);
-			break;
-		}
+	/* the freeze guard starts with the first freeze, whatever asks for it (guard_track) */
 	return e;
 }
 
@@ -993,10 +1269,7 @@ void enforcer_free(struct enforcer *e)
 		HASH_DEL(e->net_done, ni);
 		free(ni);
 	}
-	if (e->guard_fd >= 0) {
-		close(e->guard_fd); /* the guard thaws what is left and exits */
-		waitpid(e->guard_pid, NULL, 0);
-	}
+	guard_stop(e);
 	free(e);
 }
 

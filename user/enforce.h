@@ -12,10 +12,13 @@
  *
  * Safety: monitor mode computes and logs every action with "dry_run":true and changes
  * nothing; protected cgroups (the cgroup2 root, tollgate's own cgroup and its ancestors,
- * the policy's list and their descendants) are never acted on - the refusal is logged;
- * verdicts live in maps owned by this process (gone when it is), and a frozen cgroup is
- * thawed by the exit path, by a guard process if tollgate is killed, or at the next start
- * (state file).
+ * the policy's list and their descendants) are never acted on, nor are their ancestors
+ * (cgroup.kill, cgroup.freeze and verdicts act on a whole subtree) - the refusal is
+ * logged, naming the protected cgroup; cool-down summaries (alert.suppressed > 0) never
+ * act, they only go to the sinks; verdicts live in maps owned by this process (gone when
+ * it is), and a frozen cgroup is thawed by the exit path, by a guard process if tollgate
+ * is killed, or at the next start (state file). The guard starts with the first freeze, whatever asks for it; a freeze it
+ * cannot track (no guard, too many frozen cgroups) is refused: fail open.
  */
 #ifndef TG_ENFORCE_H
 #define TG_ENFORCE_H
@@ -136,10 +139,14 @@ void enforcer_tick(struct enforcer *e, uint64_t now_mono, uint64_t now_real);
 /*
  * enforcer_operator - an action an operator asked for (`tollgate block`), logged like an
  * alert's with "rule":"operator". Returns 0, -EPERM for a protected cgroup (the refusal is
- * logged), -EEXIST when an equal or stronger verdict is in force, -EINVAL.
+ * logged), -EIO when the action failed or was refused for safety (the reason is in the
+ * action line and enforcer_last_error()), -EEXIST when an equal or stronger verdict is in
+ * force, -EINVAL.
  */
 int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup,
 		      const struct action_spec *spec);
+/* The error of the last action that failed or was refused ("" none), as in its line. */
+const char *enforcer_last_error(const struct enforcer *e);
 
 /*
  * enforcer_unblock - clear the verdict on a cgroup and thaw it.
@@ -148,7 +155,10 @@ int enforcer_operator(struct enforcer *e, uint64_t cgroup_id, const char *cgroup
  */
 int enforcer_unblock(struct enforcer *e, const char *cgroup, uint64_t now_real);
 
-/* Is @path (under the cgroup2 root) protected? For tests and status. */
+/* Is @path (under the cgroup2 root) protected: the root, tollgate's own cgroup or an
+ * ancestor, a protected_cgroups entry, under one, or above one (literal entries by path;
+ * glob entries matched against @path, its ancestors and the cgroup directories under it)?
+ * Returns 1 or 0. For tests and status. */
 int enforcer_protected(const struct enforcer *e, const char *path);
 
 struct enforce_stats {

@@ -120,7 +120,10 @@ const struct rule_base *rules_base(const struct tg_rules *r, int id)
 
 /* ---- the built-in default (issue 3's numbers) ---- */
 
-static const char *def_page_params[] = {"page", "offset", "cursor", "after", "start"};
+/* No "start": it is also a time-range parameter (Prometheus query_range, log APIs), and a
+ * dashboard refreshing every 5 s would page through it; the seed names page, offset and
+ * cursor (SAFE-T1804 selection_pagination_exploitation). */
+static const char *def_page_params[] = {"page", "offset", "cursor", "after"};
 static const char *def_obs_paths[] = {"/api/v1/query",   "/api/v1/series", "/api/datasources",
 				      "/api/dashboards", "/api/metrics",   "/api/logs",
 				      "/api/customers",  "/api/users"};

@@ -748,9 +748,11 @@ static json_t *on_control(void *ctx, json_t *req)
 		int err = enforcer_operator(r->enf, id, rel, &spec);
 		jsonl_flush(&r->out, now_mono_ns());
 		if (err == -EPERM)
-			return ctl_error("%s is protected: refused", rel);
+			return ctl_error("%s", enforcer_last_error(r->enf));
 		if (err == -EEXIST)
 			return ctl_error("an equal or stronger verdict is in force on %s", rel);
+		if (err == -EIO)
+			return ctl_error("%s", enforcer_last_error(r->enf));
 		if (err)
 			return ctl_error("%s", strerror(-err));
 		return json_pack("{s:b, s:s, s:s}", "ok", 1, "cgroup", rel, "result",

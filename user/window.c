@@ -112,22 +112,34 @@ uint64_t win64_sum(uint32_t epoch, const uint64_t *slots, unsigned n, uint64_t w
 
 /* ---- distinct-key sets ---- */
 
-void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint32_t now_ms,
+void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint64_t now_ms,
 		 uint32_t window_ms)
 {
-	while (s->n && (uint32_t)(now_ms - e[s->head].ms) > window_ms &&
-	       (int32_t)(now_ms - e[s->head].ms) > 0) {
+	uint32_t now32 = (uint32_t)now_ms;
+
+	/* every stamp is at or before the last touch: a set idle for longer than the window
+	 * holds nothing alive (and its 32-bit stamps may be ambiguous by now) */
+	if (s->n && now_ms > s->last_ms && now_ms - s->last_ms > window_ms) {
+		s->head = 0;
+		s->n = 0;
+		return;
+	}
+	/* otherwise every stamp is within 2 windows of now: the 32-bit difference is exact */
+	while (s->n && (uint32_t)(now32 - e[s->head].ms) > window_ms &&
+	       (int32_t)(now32 - e[s->head].ms) > 0) {
 		s->head = (uint8_t)((s->head + 1) & (cap - 1));
 		s->n--;
 	}
 }
 
 struct dset_ent *dset_add(struct dset *s, struct dset_ent *e, unsigned cap, uint64_t key,
-			  uint32_t now_ms, uint32_t window_ms)
+			  uint64_t now_ms, uint32_t window_ms)
 {
 	struct dset_ent *x;
 
 	dset_expire(s, e, cap, now_ms, window_ms);
+	if (now_ms > s->last_ms)
+		s->last_ms = now_ms;
 	/* newest first: a key seen again is most likely a recent one */
 	for (unsigned i = s->n; i-- > 0;)
 		if (e[(s->head + i) & (cap - 1)].key == key)
@@ -139,7 +151,7 @@ struct dset_ent *dset_add(struct dset *s, struct dset_ent *e, unsigned cap, uint
 	x = &e[(s->head + s->n) & (cap - 1)];
 	s->n++;
 	x->key = key;
-	x->ms = now_ms;
+	x->ms = (uint32_t)now_ms;
 	x->aux = 0;
 	return x;
 }

@@ -15,7 +15,9 @@
  *
  * 2. Distinct-key sets with expiry (dset_*): "how many distinct ids/targets/templates in
  *    the last W seconds". A fixed ring of cap entries in first-seen order, each with a
- *    32-bit millisecond timestamp (wrap-safe: windows must be < 24 days); a key counts
+ *    32-bit millisecond timestamp (wrap-safe: windows must be < 12 days), and a 64-bit
+ *    last touch per set: a set untouched for longer than W is cleared whole, so stamps
+ *    never compare across more than 2 W however long the set sat idle; a key counts
  *    from its first sighting for W, then is forgotten (and counts anew if seen again).
  *    When more than cap distinct keys are alive, the oldest is dropped: counts saturate
  *    at cap, so thresholds must stay below it (policy.c enforces that).
@@ -82,13 +84,14 @@ struct dset_ent {
 };
 
 struct dset {
-	uint8_t head; /* index of the oldest entry */
-	uint8_t n;    /* entries held */
+	uint64_t last_ms; /* latest dset_add(), ms (engine clock, 64-bit: never wraps) */
+	uint8_t head;     /* index of the oldest entry */
+	uint8_t n;        /* entries held */
 };
 
-/* Forget the entries first seen more than @window_ms before @now_ms. @cap: the entry
- * array's length, a power of two <= 128. */
-void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint32_t now_ms,
+/* Forget the entries first seen more than @window_ms before @now_ms (engine clock, ms,
+ * 64-bit). @cap: the entry array's length, a power of two <= 128. @window_ms < 12 days. */
+void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint64_t now_ms,
 		 uint32_t window_ms);
 /*
  * dset_add - note @key at @now_ms (expiring first).
@@ -96,7 +99,7 @@ void dset_expire(struct dset *s, struct dset_ent *e, unsigned cap, uint32_t now_
  * NULL when it was already held.
  */
 struct dset_ent *dset_add(struct dset *s, struct dset_ent *e, unsigned cap, uint64_t key,
-			  uint32_t now_ms, uint32_t window_ms);
+			  uint64_t now_ms, uint32_t window_ms);
 /* The i-th entry in first-seen order (0 = oldest); i < s->n. */
 static inline struct dset_ent *dset_at(const struct dset *s, struct dset_ent *e, unsigned cap,
 				       unsigned i)

@@ -198,7 +198,7 @@ events {{ worker_connections 1024; }}
 http {{
     client_body_temp_path {tmp}; proxy_temp_path {tmp}; fastcgi_temp_path {tmp};
     uwsgi_temp_path {tmp}; scgi_temp_path {tmp};
-    log_format tg '$msec $remote_addr "$request" $status $body_bytes_sent';
+    log_format tg '$msec $remote_addr "$request" $status $body_bytes_sent $request_time';
     access_log {self.access_log} tg;
     limit_req_zone $binary_remote_addr zone=z:1m rate={rate};
     server {{
@@ -232,6 +232,21 @@ http {{
                 req = rest[rest.index('"') + 1:rest.rindex('"')]
                 status = int(rest[rest.rindex('"') + 1:].split()[0])
                 out.append((float(ts), req, status))
+        return out
+
+    def log_started(self):
+        """Access log lines as (epoch seconds the request started, request line, status):
+        $msec is when the response completed, $request_time how long the request took
+        from its first byte read."""
+        out = []
+        if not os.path.exists(self.access_log):
+            return out
+        with open(self.access_log) as f:
+            for line in f:
+                ts, _addr, rest = line.split(" ", 2)
+                req = rest[rest.index('"') + 1:rest.rindex('"')]
+                fields = rest[rest.rindex('"') + 1:].split()
+                out.append((float(ts) - float(fields[2]), req, int(fields[0])))
         return out
 
     def stop(self):

@@ -196,7 +196,10 @@ class OciHookTest(unittest.TestCase):
             wait_port(srv_port)
             # a real process in a real cgroup, as a runtime would have created it
             proc = cg.popen(["sleep", "60"])
-            time.sleep(0.2)
+            deadline = time.time() + 10
+            while proc.pid not in cg.procs() and time.time() < deadline:
+                time.sleep(0.02)
+            self.assertIn(proc.pid, cg.procs())
             state = {"ociVersion": "1.0.2", "id": "3f2c0a9b8e7d6c5b4a39281706f5e4d3",
                      "status": "created", "pid": proc.pid, "bundle": tmp.path,
                      "annotations": {"tollgate.io/name": "research-agent",
@@ -210,8 +213,14 @@ class OciHookTest(unittest.TestCase):
             ev = tg.wait_for(lambda e: e["event"] == "http_request" and
                              e.get("path") == "/hooked", what="request")[0]
             self.assertEqual(ev["container"], "research-agent")
+            # the counter is bumped at the response, which may come after the request line
+            want = r'mcp_agent_api_requests_total\{agent_id="research-agent",'
+            deadline = time.time() + 10
             body = scrape(port)
-            self.assertRegex(body, r'mcp_agent_api_requests_total\{agent_id="research-agent",')
+            while not re.search(want, body) and time.time() < deadline:
+                time.sleep(0.1)
+                body = scrape(port)
+            self.assertRegex(body, want)
             # a runtime must never be held up: no daemon -> a line on stderr, exit 0
             p = subprocess.run([TOLLGATE, "oci-hook", "--control",
                                 os.path.join(tmp.path, "absent.sock")],

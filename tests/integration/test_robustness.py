@@ -190,7 +190,12 @@ class EdgesTest(unittest.TestCase):
             self.assertIn(gone + " (deleted)", maps)
             # tollgate starts with that process already in the watched cgroup
             tg = Tollgate(cgroups=[self.cg])
-            time.sleep(1.5)  # a rescan of the process's maps is due 1 s after it is seen
+            # a rescan of the process's maps is due 1 s after it is seen: wait for its
+            # probes (a loaded machine may take longer than that)
+            deadline = time.time() + 15
+            while (time.time() < deadline and tg.proc.poll() is None and
+                   f"TLS probes on {real}: SSL_write" not in tg.stderr()):
+                time.sleep(0.1)
             self.assertIsNone(tg.proc.poll(), tg.stderr())
             # the maps were read: the real copy got probes, none of the others did
             self.assertIn(f"TLS probes on {real}: SSL_write", tg.stderr())

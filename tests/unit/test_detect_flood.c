@@ -213,6 +213,35 @@ static void test_retry_after_honoured_or_not(void **state)
 	fx_free(g);
 }
 
+/* A job that gets a 503, retries once and gives up, every hour: each hour's chain ends
+ * with the window, so it never adds up to "re-sent 6 times". */
+static void test_retry_hourly_once_is_not_a_loop(void **state)
+{
+	struct fixture *f = fx_new(NULL);
+	(void)state;
+	for (int h = 0; h < 10; h++) {
+		uint64_t t = T0 + (uint64_t)h * 3600 * SEC;
+		req(f, t, 1, H, "/v1/job", NULL);
+		resp(f, t + 50 * MS, 1, H, "/v1/job", NULL, 503, 10, 50, -1);
+		req(f, t + SEC, 1, H, "/v1/job", NULL);
+		resp(f, t + SEC + 50 * MS, 1, H, "/v1/job", NULL, 503, 10, 50, -1);
+	}
+	assert_int_equal(count_rule(&f->c, "retry_loop"), 0);
+	/* a real loop afterwards still fires, and its chain starts at its own first error */
+	uint64_t t = T0 + 11 * 3600 * SEC;
+	req(f, t, 1, H, "/v1/job", NULL);
+	for (int i = 0; i < 6; i++) {
+		resp(f, t + 50 * MS, 1, H, "/v1/job", NULL, 503, 10, 50, -1);
+		t += 250 * MS;
+		req(f, t, 1, H, "/v1/job", NULL);
+	}
+	assert_int_equal(count_rule(&f->c, "retry_loop"), 1);
+	const struct caught *a = find_rule(&f->c, "retry_loop");
+	assert_int_equal(a->count, 6);
+	assert_int_equal(a->first_ts, T0 + 11 * 3600 * SEC + 50 * MS);
+	fx_free(f);
+}
+
 static void test_retry_success_ends_chain(void **state)
 {
 	struct fixture *f = fx_new(NULL);
@@ -402,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_retry_loop_threshold),
 		cmocka_unit_test(test_retry_after_honoured_or_not),
+		cmocka_unit_test(test_retry_hourly_once_is_not_a_loop),
 		cmocka_unit_test(test_retry_success_ends_chain),
 		cmocka_unit_test(test_parallel),
 		cmocka_unit_test(test_parallel_forgets_unanswered),

@@ -240,6 +240,25 @@ static void test_observability_dashboard_quiet(void **state)
 	fx_free(f);
 }
 
+/* A Grafana panel refreshing query_range every 5 s: 11 distinct start= values in the
+ * pagination window are a time range moving, not paging (start is not a default paging
+ * parameter: the seed names page, offset and cursor). */
+static void test_query_range_refresh_is_not_pagination(void **state)
+{
+	struct fixture *f = fx_new(NULL);
+	char q[128];
+	(void)state;
+	for (int r = 0; r < 11; r++) {
+		snprintf(q, sizeof(q), "query=up&start=%llu&end=%llu&step=15",
+			 (unsigned long long)(1795248000 + r * 5 - 3600),
+			 (unsigned long long)(1795248000 + r * 5));
+		get(f, T0 + (uint64_t)r * 5 * SEC, "prometheus.internal:9090", "/api/v1/query_range",
+		    q, 4000);
+	}
+	assert_int_equal(count_rule(&f->c, "pagination"), 0);
+	fx_free(f);
+}
+
 /* ---- data_volume: > 50 MiB of responses per cgroup in 300 s, or 10x baseline ---- */
 
 static void test_data_volume(void **state)
@@ -294,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_cross_endpoint_needs_list_first),
 		cmocka_unit_test(test_observability_api),
 		cmocka_unit_test(test_observability_dashboard_quiet),
+		cmocka_unit_test(test_query_range_refresh_is_not_pagination),
 		cmocka_unit_test(test_data_volume),
 		cmocka_unit_test(test_data_volume_baseline),
 	};

@@ -59,7 +59,7 @@ static void test_default_is_issue_3(void **state)
 	assert_int_equal(r->enumeration.b.window_s, 600);
 	assert_int_equal(r->pagination.threshold, 10);
 	assert_int_equal(r->pagination.b.window_s, 60);
-	assert_int_equal(r->pagination.params.n, 5);
+	assert_int_equal(r->pagination.params.n, 4); /* page, offset, cursor, after: not start */
 	assert_int_equal(r->cross_endpoint.threshold, 5);
 	assert_int_equal(r->cross_endpoint.b.window_s, 600);
 	assert_int_equal(r->observability_api.threshold, 20);

@@ -81,11 +81,39 @@ static void test_dset(void **state)
 	assert_int_equal(s.n, 4);
 	assert_int_equal(dset_at(&s, e, 4, 0)->key, 3);
 	assert_int_equal(dset_at(&s, e, 4, 3)->key, 6);
-	/* wrap of the millisecond clock */
+	/* the stamps' 32-bit wrap */
 	struct dset w = {0};
-	assert_non_null(dset_add(&w, e, 4, 9, UINT32_MAX - 10, 1000));
-	assert_null(dset_add(&w, e, 4, 9, 500, 1000));
-	assert_non_null(dset_add(&w, e, 4, 9, 2000, 1000));
+	assert_non_null(dset_add(&w, e, 4, 9, (1ULL << 32) - 10, 1000));
+	assert_null(dset_add(&w, e, 4, 9, (1ULL << 32) + 500, 1000));
+	assert_non_null(dset_add(&w, e, 4, 9, (1ULL << 32) + 2000, 1000));
+}
+
+/* A set idle for 30 days (past the 24.8 days where 32-bit ms differences turn negative):
+ * its entries are gone, the keys count anew. */
+static void test_dset_long_idle(void **state)
+{
+	struct dset s = {0};
+	struct dset_ent e[4];
+	uint64_t t = 5000, day = 86400ULL * 1000;
+	(void)state;
+	assert_non_null(dset_add(&s, e, 4, 1, t, 60000));
+	assert_non_null(dset_add(&s, e, 4, 2, t + 1, 60000));
+	assert_int_equal(s.n, 2);
+	t += 30 * day;
+	dset_expire(&s, e, 4, t, 60000);
+	assert_int_equal(s.n, 0);
+	assert_non_null(dset_add(&s, e, 4, 1, t, 60000)); /* new again */
+	assert_non_null(dset_add(&s, e, 4, 3, t + 1, 60000));
+	assert_int_equal(s.n, 2);
+	assert_int_equal(dset_at(&s, e, 4, 0)->key, 1);
+	/* and straight through dset_add, without an expire call in between */
+	t += 30 * day;
+	assert_non_null(dset_add(&s, e, 4, 3, t, 60000));
+	assert_int_equal(s.n, 1);
+	/* 49.7 days (the 32-bit stamps come round again) */
+	t += (1ULL << 32);
+	assert_non_null(dset_add(&s, e, 4, 3, t, 60000));
+	assert_int_equal(s.n, 1);
 }
 
 struct ent {
@@ -159,6 +187,7 @@ int main(void)
 		cmocka_unit_test(test_window_counts_and_slides),
 		cmocka_unit_test(test_window_ranges_and_sub),
 		cmocka_unit_test(test_dset),
+		cmocka_unit_test(test_dset_long_idle),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_lru_many),
 	};
