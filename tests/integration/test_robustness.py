@@ -153,6 +153,29 @@ class EdgesTest(unittest.TestCase):
         finally:
             self.assertEqual(tg.stop(), 0)
 
+    def test_most_cgroups(self):
+        """64 --cgroup directories (the most tollgate takes) need 7 links each plus the two
+        raw_tps: every hook is attached on the last cgroup too."""
+        cgs = [Cgroup() for _ in range(63)]
+        tg = None
+        try:
+            tg = Tollgate(cgroups=cgs + [self.cg])
+            self.assertNotIn("attach", tg.stderr())
+            self.cg.run(["curl", "-s", "-o", "/dev/null", self.plain_url("/most/plain")])
+            req = tg.wait_for(lambda e: e["event"] == "http_request" and
+                              e.get("path") == "/most/plain", what="plaintext request")[0]
+            self.assertEqual(req["cgroup"], self.cg.rel)
+            # TLS in scoped mode needs the exec raw_tp (probes are attached per process)
+            self.cg.run(tls_client_argv("curl", self.tls_url("/most/tls")))
+            req = tg.wait_for(lambda e: e["event"] == "http_request" and
+                              e.get("path") == "/most/tls", what="TLS request")[0]
+            self.assertEqual(req["tls"], "openssl")
+        finally:
+            if tg:
+                self.assertEqual(tg.stop(), 0)
+            for cg in cgs:
+                cg.remove()
+
     def test_fake_tls_libraries_in_a_watched_process(self):
         d = tempfile.mkdtemp(prefix="tollgate-fakelib-")
         holder = None
