@@ -258,19 +258,27 @@ static void pid_attach(struct tls_probes *t, struct pid_ent *p, struct target *t
 	attach_plan(t, tg, path, (int)p->pid, &p->fds, &p->nfds);
 }
 
-/* The path through which process @pid reaches library @tg. */
-static int lib_path_for(const struct target *tg, uint32_t pid, char *out, size_t n)
+/* Is @path the file @tg was planned for (same st_dev and st_ino)? A path names another
+ * file after a package upgrade replaced it: its plan's offsets do not apply there. */
+static int same_file(const struct target *tg, const char *path)
 {
 	struct stat st;
 
+	return stat(path, &st) == 0 && st.st_dev == tg->key.dev && st.st_ino == tg->key.ino;
+}
+
+/* The path through which process @pid reaches library @tg: its host path while that is
+ * still the same file, else the path in the process's mount namespace. Returns 0, or
+ * -ENOENT when neither names the file @tg was planned for (it was replaced). */
+static int lib_path_for(const struct target *tg, uint32_t pid, char *out, size_t n)
+{
 	if (tg->host_visible) {
 		snprintf(out, n, "%s", tg->ns_path);
-		return 0;
+		if (same_file(tg, out))
+			return 0;
 	}
 	snprintf(out, n, "/proc/%u/root%s", pid, tg->ns_path);
-	if (stat(out, &st) != 0 || st.st_dev != tg->key.dev || st.st_ino != tg->key.ino)
-		return -ENOENT;
-	return 0;
+	return same_file(tg, out) ? 0 : -ENOENT;
 }
 
 /* Scoped: give process @pid every known TLS library. */
@@ -329,7 +337,9 @@ static void examine_maps(struct tls_probes *t, uint32_t pid, struct pid_ent *p)
 		struct target *tg = target_get(t, open_path, path, 1);
 		if (!tg || !tg->plan.source)
 			continue;
-		target_attach_global(t, tg, tg->host_visible ? tg->ns_path : open_path);
+		target_attach_global(t, tg, tg->host_visible && same_file(tg, tg->ns_path)
+						    ? tg->ns_path
+						    : open_path);
 		if (p)
 			pid_attach(t, p, tg, open_path);
 	}
