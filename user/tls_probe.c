@@ -155,7 +155,10 @@ static void log_plan(const struct target *tg, const char *path)
 /*
  * Examine the file at @open_path (an absolute path valid now). @ns_path is its path in its
  * own mount namespace (NULL for an executable seen through /proc/PID/exe). Returns the
- * target (possibly a negative one) or NULL on error.
+ * target (possibly a negative one) or NULL on error. Only what the file itself says is
+ * cached: a plan, "no TLS API", or -ENOEXEC (not a 64-bit x86-64 ELF file); a failure to
+ * read it (ENOENT, EMFILE, ENOMEM, EACCES ...) may pass, so the file is examined again
+ * next time it is seen.
  */
 static struct target *target_get(struct tls_probes *t, const char *open_path, const char *ns_path,
 				 int is_lib)
@@ -175,6 +178,16 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 	tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return NULL;
+	err = elf_open(open_path, &e);
+	if (err == 0) {
+		err = probe_plan(e, &tg->plan);
+		elf_close(e);
+	}
+	if (err && err != -ENOEXEC) {
+		tg_debug("examine %s: %s (not cached)", open_path, strerror(-err));
+		free(tg);
+		return NULL;
+	}
 	tg->key = k;
 	tg->is_lib = is_lib;
 	if (ns_path) {
@@ -183,13 +196,6 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 				   hs.st_ino == st.st_ino;
 	}
 	t->st.files++;
-	err = elf_open(open_path, &e);
-	if (err == 0) {
-		err = probe_plan(e, &tg->plan);
-		elf_close(e);
-	}
-	if (err && err != -ENOEXEC)
-		tg_debug("examine %s: %s", open_path, strerror(-err));
 	if (tg->plan.source) {
 		t->st.tls_files++;
 		for (int i = 0; i < tg->plan.n; i++)
