@@ -25,8 +25,9 @@
 /* Arguments of a TLS read in progress, keyed by pid_tgid of the reading thread: written at
  * entry, deleted at return. A plain preallocated hash: an LRU hash took 28% of the entry
  * program's time in its list locking (perf, scripts/bench-overhead.sh). A thread killed
- * inside a read leaves its entry behind; 16384 of those fill the table, and further reads
- * are then reported without their response (counted as read faults). */
+ * inside a read leaves its entry behind; user space deletes the entries of threads that
+ * no longer exist (user/tls_reads.c, every 10 s). Should the table still fill, further
+ * reads are reported without their response and counted as TG_CNT_TLS_READS_FULL. */
 struct tls_read_args {
 	__u64 conn_id;
 	__u64 buf;
@@ -163,8 +164,9 @@ int BPF_KPROBE(tg_tls_enter, void *session, const void *buf, __u64 num, void *re
 	a.buf = (__u64)buf;
 	a.readbytes = (cookie & TG_TLS_RET_PTR) ? (__u64)readbytes : 0;
 	a.cookie = cookie;
+	/* preallocated, BPF_ANY: in practice this fails only when the table is full (-E2BIG) */
 	if (bpf_map_update_elem(&tls_reads, &id, &a, BPF_ANY))
-		tg_count(TG_CNT_READ_FAULT);
+		tg_count(TG_CNT_TLS_READS_FULL);
 	return 0;
 }
 

@@ -333,6 +333,11 @@ int loader_udp_fd(struct loader *l)
 	return bpf_map__fd(l->skel->maps.udp_sends);
 }
 
+int loader_tls_reads_fd(struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tls_reads);
+}
+
 int loader_traffic_fd(struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.cgroup_traffic);

@@ -94,6 +94,7 @@ void loader_foreach_prog(struct loader *l, loader_prog_fn fn, void *ctx);
 /* File descriptors of maps user space reads. */
 int loader_events_fd(struct loader *l);
 int loader_udp_fd(struct loader *l);
+int loader_tls_reads_fd(struct loader *l); /* TLS reads in flight (tls_reads.h) */
 int loader_traffic_fd(struct loader *l);
 
 #endif
