@@ -98,8 +98,12 @@ static void expedite(struct tls_probes *t, int on)
 	if (t->expedite_fd < 0 || t->expedite_saved == '1')
 		return;
 	if (pwrite(t->expedite_fd, &v, 1, 0) != 1) {
-		tg_warn("write /sys/kernel/rcu_expedited: %s; per-process TLS probes may be "
-			"attached too late for short-lived programs", strerror(errno));
+		if (on)
+			tg_warn("write /sys/kernel/rcu_expedited: %s; per-process TLS probes may be "
+				"attached too late for short-lived programs", strerror(errno));
+		else
+			tg_err("restore /sys/kernel/rcu_expedited to %c: %s; it stays 1 (RCU grace "
+			       "periods expedited host-wide) until written back", v, strerror(errno));
 		close(t->expedite_fd);
 		t->expedite_fd = -1;
 	}
