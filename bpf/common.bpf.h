@@ -155,6 +155,17 @@ static __always_inline void tg_count(__u32 idx)
 		__sync_fetch_and_add(v, 1);
 }
 
+/* Is @d (16 bytes, network order) an IPv4-mapped IPv6 address, ::ffff:a.b.c.d (RFC 4291
+ * section 2.5.5.2)? A dual-stack AF_INET6 socket connecting to one runs connect6/sendmsg6
+ * but sends IPv4 packets to a.b.c.d (bytes 12-15). */
+static __always_inline int tg_v4mapped(const __u8 *d)
+{
+	__u32 w[3];
+
+	__builtin_memcpy(w, d, sizeof(w));
+	return w[0] == 0 && w[1] == 0 && w[2] == bpf_htonl(0x0000ffff);
+}
+
 /* Fill the common header from the current task. */
 static __always_inline void tg_fill_hdr(struct tg_hdr *h, __u16 type, __u16 size)
 {

@@ -101,18 +101,27 @@ static __always_inline void tg_emit_blocked(const struct tg_addr *a, int reason,
 	tg_output(&ev, sizeof(ev));
 }
 
+/* The trie key of destination @a in @scope (struct tg_net_key). An IPv4-mapped IPv6
+ * address is looked up as the IPv4 address it is, so IPv4 rules cover dual-stack sockets
+ * (sockaddr_dest in sock.bpf.c already reports it so; this keeps every caller safe). */
 static __always_inline void tg_net_key_fill(struct tg_net_key *k, __u64 scope,
 					    const struct tg_addr *a, __u16 port)
 {
+	int v4 = a->family == AF_INET;
+	int mapped = !v4 && tg_v4mapped(a->daddr);
+
 	__builtin_memset(k, 0, sizeof(*k));
-	k->prefixlen = TG_NET_KEY_FIXED_BITS + (a->family == AF_INET ? 32 : 128);
+	k->prefixlen = TG_NET_KEY_FIXED_BITS + (v4 || mapped ? 32 : 128);
 #pragma unroll
 	for (int i = 0; i < 8; i++)
 		k->data[i] = (scope >> (56 - 8 * i)) & 0xff;
-	k->data[8] = a->family;
+	k->data[8] = mapped ? AF_INET : a->family;
 	k->data[9] = port >> 8;
 	k->data[10] = port & 0xff;
-	__builtin_memcpy(&k->data[11], a->daddr, 16);
+	if (mapped)
+		__builtin_memcpy(&k->data[11], &a->daddr[12], 4);
+	else
+		__builtin_memcpy(&k->data[11], a->daddr, 16);
 }
 
 /* Rules of one scope: port-specific first, then any-port. 0: no rule of this scope. */

@@ -65,13 +65,20 @@ int BPF_PROG(tg_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	tg_fill_hdr(&ev->hdr, TG_EV_EXEC, sizeof(*ev));
 	ev->exe_dev = k.dev;
 	ev->exe_ino = k.ino;
+	/* the scratch is per CPU and reused: without this the bytes after the NUL would be
+	 * the tail of an earlier exec's filename */
+	__builtin_memset(ev->filename, 0, sizeof(ev->filename));
 	if (bpf_probe_read_kernel_str(ev->filename, sizeof(ev->filename),
 				      BPF_CORE_READ(bprm, filename)) < 0)
 		ev->filename[0] = 0;
 	/* exec records are rare and latency-critical (a probe must be attached before the
 	 * new program's first TLS write): wake the reader at once */
-	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), BPF_RB_FORCE_WAKEUP))
+	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), BPF_RB_FORCE_WAKEUP)) {
 		tg_count(TG_CNT_RINGBUF_DROPS);
+		/* not reported: forget it, so that its next exec is reported */
+		if (scope_all)
+			bpf_map_delete_elem(&seen_exe, &k);
+	}
 	return 0;
 }
 

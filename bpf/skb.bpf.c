@@ -217,7 +217,9 @@ static __always_inline int on_skb(struct __sk_buff *skb, int egress)
 		return 1;
 	cookie = bpf_get_socket_cookie(skb);
 	if (egress) {
-		held = bpf_map_lookup_elem(&holds, &cookie);
+		/* holds are written only under a throttle verdict: with no verdict in force
+		 * nothing is held (a verdict lifted releases its holds) */
+		held = verdict_count ? bpf_map_lookup_elem(&holds, &cookie) : NULL;
 		if (held) {
 			if (now < *held) {
 				tg_count(TG_CNT_HOLD_DROPS);

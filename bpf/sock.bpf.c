@@ -29,7 +29,9 @@ struct {
 } udp_sends SEC(".maps");
 
 /* Fill @a from a sock_addr context (user_* fields are the destination being connected to).
- * @v6 is a constant: connect4/sendmsg4 contexts must not touch user_ip6 and vice versa. */
+ * @v6 is a constant: connect4/sendmsg4 contexts must not touch user_ip6 and vice versa.
+ * An IPv4-mapped destination (::ffff:a.b.c.d on a dual-stack socket) is reported as the
+ * IPv4 address a.b.c.d: that is where its packets go, and IPv4 network rules apply to it. */
 static __always_inline void sockaddr_dest(struct bpf_sock_addr *ctx, struct tg_addr *a, int v6)
 {
 	__builtin_memset(a, 0, sizeof(*a));
@@ -45,7 +47,12 @@ static __always_inline void sockaddr_dest(struct bpf_sock_addr *ctx, struct tg_a
 		ip6[1] = ctx->user_ip6[1];
 		ip6[2] = ctx->user_ip6[2];
 		ip6[3] = ctx->user_ip6[3];
-		__builtin_memcpy(a->daddr, ip6, 16);
+		if (ip6[0] == 0 && ip6[1] == 0 && ip6[2] == bpf_htonl(0x0000ffff)) {
+			a->family = AF_INET;
+			__builtin_memcpy(a->daddr, &ip6[3], 4);
+		} else {
+			__builtin_memcpy(a->daddr, ip6, 16);
+		}
 	}
 }
 

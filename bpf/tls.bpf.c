@@ -25,8 +25,9 @@
 /* Arguments of a TLS read in progress, keyed by pid_tgid of the reading thread: written at
  * entry, deleted at return. A plain preallocated hash: an LRU hash took 28% of the entry
  * program's time in its list locking (perf, scripts/bench-overhead.sh). A thread killed
- * inside a read leaves its entry behind; 16384 of those fill the table, and further reads
- * are then reported without their response (counted as read faults). */
+ * inside a read leaves its entry behind; user space deletes the entries of threads that
+ * no longer exist (user/tls_reads.c, every 10 s). Should the table still fill, further
+ * reads are reported without their response and counted as TG_CNT_TLS_READS_FULL. */
 struct tls_read_args {
 	__u64 conn_id;
 	__u64 buf;
@@ -44,9 +45,11 @@ struct {
 /*
  * emit_tls - report one plaintext buffer of a TLS session.
  * @conn_id: session address; @buf: user address of the plaintext; @len: its bytes
+ * @v: the verdict on the writer's cgroup (tg_verdict_current at @now, CLOCK_MONOTONIC ns),
+ *     looked up once by the caller; NULL and 0 for reads, which no verdict shapes
  */
 static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, int dir,
-				     __u64 cookie)
+				     __u64 cookie, struct tg_verdict *v, __u64 now)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tg_tls_conn_key k = {.conn_id = conn_id, .tgid = id >> 32};
@@ -78,8 +81,6 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 	}
 	__u64 hold = 0;
 	if (dir == TG_DIR_OUT && kind == TG_KIND_REQUEST) {
-		__u64 now = bpf_ktime_get_ns();
-		struct tg_verdict *v = tg_verdict_current(now);
 		if (v && v->action == TG_VERDICT_THROTTLE) {
 			hold = tg_gcra_shape(&v->req_tat, now, v->interval_ns, v->tolerance_ns);
 			if (hold > now) {
@@ -92,7 +93,7 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 		}
 	}
 	if (dir == TG_DIR_OUT && !c->bound) {
-		struct tg_tls_pending p = {.conn_id = conn_id, .ts_ns = bpf_ktime_get_ns(),
+		struct tg_tls_pending p = {.conn_id = conn_id, .ts_ns = now,
 					   .hold_until = hold};
 		bpf_map_update_elem(&tls_pending, &id, &p, BPF_ANY);
 	}
@@ -148,14 +149,15 @@ int BPF_KPROBE(tg_tls_enter, void *session, const void *buf, __u64 num, void *re
 	if (!tg_watched())
 		return 0;
 	if (!(cookie & TG_TLS_READ)) {
-		struct tg_verdict *v = tg_verdict_current(bpf_ktime_get_ns());
+		__u64 now = bpf_ktime_get_ns();
+		struct tg_verdict *v = tg_verdict_current(now);
 		if (v && v->action == TG_VERDICT_KILL) {
 			/* before the plaintext is encrypted: this request never leaves */
 			bpf_send_signal(9 /* SIGKILL */);
 			tg_emit_blocked(NULL, TG_BLOCK_KILL, TG_HOOK_TLS, 0);
 			return 0;
 		}
-		emit_tls((__u64)session, buf, arg_len(num, cookie), TG_DIR_OUT, cookie);
+		emit_tls((__u64)session, buf, arg_len(num, cookie), TG_DIR_OUT, cookie, v, now);
 		return 0;
 	}
 	id = bpf_get_current_pid_tgid();
@@ -163,8 +165,9 @@ int BPF_KPROBE(tg_tls_enter, void *session, const void *buf, __u64 num, void *re
 	a.buf = (__u64)buf;
 	a.readbytes = (cookie & TG_TLS_RET_PTR) ? (__u64)readbytes : 0;
 	a.cookie = cookie;
+	/* preallocated, BPF_ANY: in practice this fails only when the table is full (-E2BIG) */
 	if (bpf_map_update_elem(&tls_reads, &id, &a, BPF_ANY))
-		tg_count(TG_CNT_READ_FAULT);
+		tg_count(TG_CNT_TLS_READS_FULL);
 	return 0;
 }
 
@@ -193,7 +196,7 @@ int BPF_KRETPROBE(tg_tls_exit, long ret)
 		got = ret > 0 ? (__u64)ret : 0;
 	}
 	if (got)
-		emit_tls(a->conn_id, (const void *)a->buf, got, TG_DIR_IN, a->cookie);
+		emit_tls(a->conn_id, (const void *)a->buf, got, TG_DIR_IN, a->cookie, NULL, 0);
 	bpf_map_delete_elem(&tls_reads, &id);
 	return 0;
 }

@@ -225,6 +225,7 @@ enum tg_counter {
 	TG_CNT_KILL_DROPS,        /* egress packets dropped: kill verdict */
 	TG_CNT_HOLD_DROPS,        /* egress packets held back (dropped, TCP resends): throttle */
 	TG_CNT_REQ_DELAYED,       /* HTTP requests given a later slot by a throttle */
+	TG_CNT_TLS_READS_FULL,    /* TLS reads not tracked, map tls_reads full: no response */
 	TG_CNT_MAX,
 };
 

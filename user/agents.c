@@ -49,17 +49,9 @@ void agents_free(struct agents *a)
 int agents_register(struct agents *a, uint64_t id, const char *path, const char *name,
 		    const char *profile)
 {
-	struct agent *g;
+	struct agent *g, *old;
 
-	HASH_FIND(hh, a->by_id, &id, sizeof(id), g);
-	if (g) {
-		HASH_DEL(a->by_id, g);
-		agent_free(g);
-	} else if (HASH_COUNT(a->by_id) >= AGENTS_MAX) {
-		struct agent *old = a->by_id;
-		HASH_DEL(a->by_id, old);
-		agent_free(old);
-	}
+	/* the new registration first: on -ENOMEM the old one stays as it was */
 	g = calloc(1, sizeof(*g));
 	if (!g)
 		return -ENOMEM;
@@ -70,6 +62,13 @@ int agents_register(struct agents *a, uint64_t id, const char *path, const char 
 	if (!g->path || !g->name || (profile && *profile && !g->profile)) {
 		agent_free(g);
 		return -ENOMEM;
+	}
+	HASH_FIND(hh, a->by_id, &id, sizeof(id), old);
+	if (!old && HASH_COUNT(a->by_id) >= AGENTS_MAX)
+		old = a->by_id; /* full: the oldest registration goes */
+	if (old) {
+		HASH_DEL(a->by_id, old);
+		agent_free(old);
 	}
 	HASH_ADD(hh, a->by_id, id, sizeof(g->id), g);
 	return 0;

@@ -17,7 +17,8 @@ struct agents;
 
 struct agents *agents_new(void);
 void agents_free(struct agents *a);
-/* Register (or update) cgroup @id. @profile may be NULL. Returns 0 or -ENOMEM. */
+/* Register (or update) cgroup @id. @profile may be NULL. Returns 0 or -ENOMEM (then an
+ * earlier registration of @id is left as it was). */
 int agents_register(struct agents *a, uint64_t id, const char *path, const char *name,
 		    const char *profile);
 /* The container name / profile of cgroup @id, NULL when none was registered. */

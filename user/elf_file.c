@@ -33,7 +33,9 @@ int elf_open(const char *path, struct elf_file **out)
 		free(e);
 		return err;
 	}
-	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
+	/* read(), not mmap(): the file may belong to an untrusted process that can truncate
+	 * it while we parse, and a truncated mapping raises SIGBUS; a short read is an error */
+	e->elf = elf_begin(e->fd, ELF_C_READ, NULL);
 	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF || !gelf_getehdr(e->elf, &eh) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
 		elf_close(e);

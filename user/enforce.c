@@ -78,6 +78,15 @@ int net_rule_parse_cidr(const char *s, struct net_rule *r)
 	/* clear host bits: 10.1.2.3/8 means 10.0.0.0/8 */
 	for (int bit = r->prefix; bit < max; bit++)
 		r->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+	/* the BPF side looks IPv4-mapped destinations (::ffff:a.b.c.d, RFC 4291 2.5.5.2) up as
+	 * IPv4, so a mapped rule is installed as the IPv4 rule it means */
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (r->family == AF_INET6 && r->prefix >= 96 && !memcmp(r->addr, mapped, 12)) {
+		memmove(r->addr, r->addr + 12, 4);
+		memset(r->addr + 4, 0, 12);
+		r->family = AF_INET;
+		r->prefix -= 96;
+	}
 	return 0;
 }
 

@@ -90,7 +90,8 @@ struct policy;
  */
 int enforce_config_from_policy(const struct policy *p, int dry_run, struct enforce_config *c);
 
-/* Parse "10.0.0.0/8", "::1", "127.0.0.1/32" into @r (family, addr, prefix).
+/* Parse "10.0.0.0/8", "::1", "127.0.0.1/32" into @r (family, addr, prefix). An IPv4-mapped
+ * prefix of at least 96 bits ("::ffff:10.0.0.0/104") becomes its IPv4 rule (10.0.0.0/8).
  * Returns 0 or -EINVAL. */
 int net_rule_parse_cidr(const char *s, struct net_rule *r);
 

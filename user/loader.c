@@ -35,28 +35,40 @@ int hook_from_name(const char *name)
 	return -1;
 }
 
+/* hook_progs() fills at most this many; l->links holds every cgroup program on every
+ * cgroup plus the raw_tps (LOADER_MAX_LINKS, derived from the same counts). */
+#define HOOK_MAX_PROGS 4
+_Static_assert(LOADER_PROGS_CONNECT <= HOOK_MAX_PROGS && LOADER_PROGS_SENDMSG <= HOOK_MAX_PROGS &&
+		       LOADER_PROGS_SOCK_RELEASE <= HOOK_MAX_PROGS &&
+		       LOADER_PROGS_SKB <= HOOK_MAX_PROGS && LOADER_PROGS_TLS <= HOOK_MAX_PROGS &&
+		       LOADER_PROGS_EXEC <= HOOK_MAX_PROGS,
+	       "hook_progs() output array too small");
+_Static_assert(sizeof(((struct loader *)0)->links) / sizeof(struct bpf_link *) >=
+		       LOADER_CGROUP_PROGS * LOADER_MAX_CGROUPS + LOADER_PROGS_EXEC,
+	       "loader links array too small for LOADER_MAX_CGROUPS cgroups");
+
 /* The programs of each hook, and the program type the kernel must support for it. */
 static int hook_progs(struct tollgate_bpf *s, int hook, struct bpf_program **p)
 {
 	switch (hook) {
 	case HOOK_CONNECT:
 		p[0] = s->progs.tg_connect4, p[1] = s->progs.tg_connect6;
-		return 2;
+		return LOADER_PROGS_CONNECT;
 	case HOOK_SENDMSG:
 		p[0] = s->progs.tg_sendmsg4, p[1] = s->progs.tg_sendmsg6;
-		return 2;
+		return LOADER_PROGS_SENDMSG;
 	case HOOK_SOCK_RELEASE:
 		p[0] = s->progs.tg_sock_release;
-		return 1;
+		return LOADER_PROGS_SOCK_RELEASE;
 	case HOOK_SKB:
 		p[0] = s->progs.tg_skb_egress, p[1] = s->progs.tg_skb_ingress;
-		return 2;
+		return LOADER_PROGS_SKB;
 	case HOOK_TLS:
 		p[0] = s->progs.tg_tls_enter, p[1] = s->progs.tg_tls_exit;
-		return 2;
+		return LOADER_PROGS_TLS;
 	case HOOK_EXEC:
 		p[0] = s->progs.tg_exec, p[1] = s->progs.tg_exit;
-		return 2;
+		return LOADER_PROGS_EXEC;
 	}
 	return 0;
 }
@@ -69,6 +81,8 @@ static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap
 	return tg_verbose ? vfprintf(stderr, fmt, ap) : 0;
 }
 
+/* Own @link (destroyed by loader_close). Returns 0, or -E2BIG when l->links is full (the
+ * link is destroyed: LOADER_MAX_LINKS is sized so that this cannot happen). */
 static int push(struct loader *l, struct bpf_link *link)
 {
 	if (l->nlinks >= (int)(sizeof(l->links) / sizeof(l->links[0]))) {
@@ -81,7 +95,7 @@ static int push(struct loader *l, struct bpf_link *link)
 
 static void disable_hook(struct loader *l, int hook, const char *why)
 {
-	struct bpf_program *p[4];
+	struct bpf_program *p[HOOK_MAX_PROGS];
 	int n = hook_progs(l->skel, hook, p);
 
 	for (int i = 0; i < n; i++)
@@ -116,8 +130,8 @@ static void probe_hooks(struct loader *l, unsigned disabled)
 
 static void attach_cgroup_hook(struct loader *l, const struct loader_opts *o, int hook)
 {
-	struct bpf_program *p[4];
-	int n = hook_progs(l->skel, hook, p), ok = 1;
+	struct bpf_program *p[HOOK_MAX_PROGS];
+	int n = hook_progs(l->skel, hook, p), ok = 1, err;
 	int ndirs = o->ncgroups ? o->ncgroups : 1;
 
 	if (l->hooks_failed & (1u << hook))
@@ -138,7 +152,11 @@ static void attach_cgroup_hook(struct loader *l, const struct loader_opts *o, in
 				ok = 0;
 				continue;
 			}
-			push(l, link);
+			if ((err = push(l, link))) {
+				tg_err("attach %s to cgroup %s: %s (more than %d links)",
+				       bpf_program__name(p[i]), dir, strerror(-err), LOADER_MAX_LINKS);
+				ok = 0;
+			}
 		}
 		close(fd);
 	}
@@ -209,19 +227,18 @@ int loader_open(struct loader *l, const struct loader_opts *o)
 	attach_cgroup_hook(l, o, HOOK_SKB);
 	if (!(l->hooks_failed & (1u << HOOK_EXEC))) {
 		struct bpf_link *link = bpf_program__attach(s->progs.tg_exec);
-		if (link) {
-			push(l, link);
+		err = link ? push(l, link) : -errno;
+		if (!err) {
 			l->hooks_up |= 1u << HOOK_EXEC;
 		} else {
-			tg_warn("attach raw_tp/sched_process_exec: %s", strerror(errno));
+			tg_warn("attach raw_tp/sched_process_exec: %s", strerror(-err));
 			l->hooks_failed |= 1u << HOOK_EXEC;
 		}
-		if (link && o->ncgroups) {
+		if (!err && o->ncgroups) {
 			link = bpf_program__attach(s->progs.tg_exit);
-			if (link)
-				push(l, link);
-			else
-				tg_warn("attach raw_tp/sched_process_exit: %s", strerror(errno));
+			err = link ? push(l, link) : -errno;
+			if (err)
+				tg_warn("attach raw_tp/sched_process_exit: %s", strerror(-err));
 		}
 	}
 	if (!(l->hooks_failed & (1u << HOOK_TLS)))
@@ -314,6 +331,11 @@ int loader_events_fd(struct loader *l)
 int loader_udp_fd(struct loader *l)
 {
 	return bpf_map__fd(l->skel->maps.udp_sends);
+}
+
+int loader_tls_reads_fd(struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.tls_reads);
 }
 
 int loader_traffic_fd(struct loader *l)

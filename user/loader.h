@@ -28,6 +28,20 @@ enum tg_hook {
 
 #define LOADER_MAX_CGROUPS 64
 
+/* Programs per hook (hook_progs() in loader.c fills exactly these). */
+#define LOADER_PROGS_CONNECT 2      /* connect4, connect6 */
+#define LOADER_PROGS_SENDMSG 2      /* sendmsg4, sendmsg6 */
+#define LOADER_PROGS_SOCK_RELEASE 1 /* sock_release */
+#define LOADER_PROGS_SKB 2          /* egress, ingress */
+#define LOADER_PROGS_TLS 2          /* uprobe entry, return (links owned by tls_probe.c) */
+#define LOADER_PROGS_EXEC 2         /* raw_tp sched_process_exec, sched_process_exit */
+/* Links per attached cgroup, and links loader_open() can own in all: one per cgroup
+ * program and cgroup (the cgroup2 root counts as one in host-wide mode), plus raw_tps. */
+#define LOADER_CGROUP_PROGS                                                                \
+	(LOADER_PROGS_CONNECT + LOADER_PROGS_SENDMSG + LOADER_PROGS_SOCK_RELEASE +         \
+	 LOADER_PROGS_SKB)
+#define LOADER_MAX_LINKS (LOADER_CGROUP_PROGS * LOADER_MAX_CGROUPS + LOADER_PROGS_EXEC)
+
 struct loader_opts {
 	int ncgroups;                               /* 0: the cgroup2 root, host-wide */
 	const char *cgroup_dirs[LOADER_MAX_CGROUPS]; /* absolute directories to attach to */
@@ -45,7 +59,7 @@ struct bpf_link;
 
 struct loader {
 	struct tollgate_bpf *skel;
-	struct bpf_link *links[6 * (LOADER_MAX_CGROUPS + 1) + 4];
+	struct bpf_link *links[LOADER_MAX_LINKS];
 	int nlinks;
 	unsigned hooks_up;     /* bit per enum tg_hook that is loaded and attached */
 	unsigned hooks_failed; /* bit per hook that could not be loaded or attached */
@@ -80,6 +94,7 @@ void loader_foreach_prog(struct loader *l, loader_prog_fn fn, void *ctx);
 /* File descriptors of maps user space reads. */
 int loader_events_fd(struct loader *l);
 int loader_udp_fd(struct loader *l);
+int loader_tls_reads_fd(struct loader *l); /* TLS reads in flight (tls_reads.h) */
 int loader_traffic_fd(struct loader *l);
 
 #endif

@@ -473,6 +473,11 @@ char *metrics_render(struct metrics *m, const struct metrics_health *h, size_t *
 		"# TYPE tollgate_probe_attach_errors_total counter\n"
 		"tollgate_probe_attach_errors_total %" PRIu64 "\n",
 	    h->probe_attach_errors);
+	put(&b, "# HELP tollgate_tls_reads_untracked_total TLS reads whose response was not "
+		"reported: table of reads in flight full\n"
+		"# TYPE tollgate_tls_reads_untracked_total counter\n"
+		"tollgate_tls_reads_untracked_total %" PRIu64 "\n",
+	    h->tls_reads_full);
 	put(&b, "# HELP tollgate_tracked_cgroups Cgroups tollgate holds state for\n"
 		"# TYPE tollgate_tracked_cgroups gauge\ntollgate_tracked_cgroups %" PRIu64 "\n",
 	    h->tracked_cgroups);

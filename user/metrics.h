@@ -58,6 +58,7 @@ void metrics_event(struct metrics *m, const char *event);
 struct metrics_health {
 	uint64_t ringbuf_drops;
 	uint64_t probe_attach_errors;
+	uint64_t tls_reads_full; /* TLS reads not tracked: map tls_reads full */
 	uint64_t tracked_cgroups;
 	uint64_t state_evictions;
 };

@@ -102,7 +102,7 @@ int cmd_oci_hook(int argc, char **argv)
 	const char *profile = annotation(ann, "tollgate.io/policy");
 	json_t *req = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:I}", "cmd", "register", "cgroup", cg,
 				"name", name, "id", id, "profile", profile, "pid", (json_int_t)pid);
-	int err = req ? control_request(ctl, req, &resp, 2000) : -1;
+	int err = req ? control_request(ctl, req, &resp, 2000) : -ENOMEM; /* json_pack: no memory */
 	json_decref(req);
 	if (err) {
 		tg_err("oci-hook: container %s not registered: daemon on %s: %s", name, ctl,

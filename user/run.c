@@ -41,6 +41,7 @@
 #include "template.h"
 #include "sink_jsonl.h"
 #include "tls_probe.h"
+#include "tls_reads.h"
 #include "util.h"
 
 #define TICK_NS 1000000000ULL
@@ -89,6 +90,8 @@ struct run {
 	uint64_t last_forget_ns;
 	uint64_t cgroups_forgotten;  /* removed cgroups whose state was dropped */
 	uint64_t cgroups_forget_lost; /* ... that could not be queued (state left to the caps) */
+	uint64_t next_tls_sweep;  /* CLOCK_MONOTONIC ns of the next tls_reads sweep */
+	uint64_t tls_reads_swept; /* entries of dead threads deleted from tls_reads */
 	int64_t clock_off;
 	int stop;
 };
@@ -475,6 +478,24 @@ static void forget_removed(struct run *r, uint64_t now)
 	free(ids);
 }
 
+/* Delete the TLS reads in flight of threads that died inside a read (tls_reads.h). */
+static void sweep_tls_reads(struct run *r, uint64_t now)
+{
+	int n;
+
+	if (now < r->next_tls_sweep)
+		return;
+	r->next_tls_sweep = now + TLS_READS_SWEEP_NS;
+	n = tls_reads_sweep(loader_tls_reads_fd(&r->ld));
+	if (n < 0) {
+		tg_warn("sweep map tls_reads: %s", strerror(-n));
+		return;
+	}
+	if (n)
+		tg_debug("tls_reads: deleted %d entries of threads that ended inside a read", n);
+	r->tls_reads_swept += (uint64_t)n;
+}
+
 static void tick(struct run *r)
 {
 	uint64_t now = now_mono_ns();
@@ -485,8 +506,10 @@ static void tick(struct run *r)
 	report_udp(r);
 	flow_tick(r->flow, now);
 	detect_tick(r->det, now_real_ns());
-	if (r->tls)
+	if (r->tls) {
 		tls_probes_tick(r->tls, now);
+		sweep_tls_reads(r, now);
+	}
 	if (r->enf)
 		enforcer_tick(r->enf, now, now_real_ns());
 	if (r->mhttp)
@@ -512,6 +535,7 @@ static char *render_metrics(void *ctx, size_t *len)
 	struct metrics_health h = {
 		.ringbuf_drops = r->kcnt[TG_CNT_RINGBUF_DROPS],
 		.probe_attach_errors = r->tls ? tls_probes_stats(r->tls)->attach_errors : 0,
+		.tls_reads_full = r->kcnt[TG_CNT_TLS_READS_FULL],
 		.tracked_cgroups = cgstats_count(r->stats),
 		.state_evictions = state_evictions(r),
 	};
@@ -592,12 +616,15 @@ static json_t *ctl_status(struct run *r)
 	if (r->tls) {
 		const struct tls_probe_stats *t = tls_probes_stats(r->tls);
 		json_object_set_new(o, "tls",
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
 					      (json_int_t)t->files, "tls_files", (json_int_t)t->tls_files,
 					      "links", (json_int_t)t->links, "closing",
 					      (json_int_t)t->closing, "attach_errors",
 					      (json_int_t)t->attach_errors, "stepped_sites",
-					      (json_int_t)t->stepped_sites, "pids", (json_int_t)t->pids));
+					      (json_int_t)t->stepped_sites, "pids", (json_int_t)t->pids,
+					      "reads_swept", (json_int_t)r->tls_reads_swept,
+					      "reads_untracked",
+					      (json_int_t)r->kcnt[TG_CNT_TLS_READS_FULL]));
 	}
 	{
 		const struct detect_stats *ds = detect_stats(r->det);
@@ -811,6 +838,11 @@ static void summary(struct run *r)
 		const struct tls_probe_stats *ts = tls_probes_stats(r->tls);
 		tg_info("tls: %llu files with a TLS API, %llu attach errors",
 			(unsigned long long)ts->tls_files, (unsigned long long)ts->attach_errors);
+		if (r->kcnt[TG_CNT_TLS_READS_FULL] || r->tls_reads_swept)
+			tg_info("tls reads: %llu not tracked (table full: responses not reported), "
+				"%llu of ended threads swept",
+				(unsigned long long)r->kcnt[TG_CNT_TLS_READS_FULL],
+				(unsigned long long)r->tls_reads_swept);
 	}
 }
 

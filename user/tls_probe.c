@@ -98,8 +98,12 @@ static void expedite(struct tls_probes *t, int on)
 	if (t->expedite_fd < 0 || t->expedite_saved == '1')
 		return;
 	if (pwrite(t->expedite_fd, &v, 1, 0) != 1) {
-		tg_warn("write /sys/kernel/rcu_expedited: %s; per-process TLS probes may be "
-			"attached too late for short-lived programs", strerror(errno));
+		if (on)
+			tg_warn("write /sys/kernel/rcu_expedited: %s; per-process TLS probes may be "
+				"attached too late for short-lived programs", strerror(errno));
+		else
+			tg_err("restore /sys/kernel/rcu_expedited to %c: %s; it stays 1 (RCU grace "
+			       "periods expedited host-wide) until written back", v, strerror(errno));
 		close(t->expedite_fd);
 		t->expedite_fd = -1;
 	}
@@ -155,7 +159,10 @@ static void log_plan(const struct target *tg, const char *path)
 /*
  * Examine the file at @open_path (an absolute path valid now). @ns_path is its path in its
  * own mount namespace (NULL for an executable seen through /proc/PID/exe). Returns the
- * target (possibly a negative one) or NULL on error.
+ * target (possibly a negative one) or NULL on error. Only what the file itself says is
+ * cached: a plan, "no TLS API", or -ENOEXEC (not a 64-bit x86-64 ELF file); a failure to
+ * read it (ENOENT, EMFILE, ENOMEM, EACCES ...) may pass, so the file is examined again
+ * next time it is seen.
  */
 static struct target *target_get(struct tls_probes *t, const char *open_path, const char *ns_path,
 				 int is_lib)
@@ -175,6 +182,16 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 	tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return NULL;
+	err = elf_open(open_path, &e);
+	if (err == 0) {
+		err = probe_plan(e, &tg->plan);
+		elf_close(e);
+	}
+	if (err && err != -ENOEXEC) {
+		tg_debug("examine %s: %s (not cached)", open_path, strerror(-err));
+		free(tg);
+		return NULL;
+	}
 	tg->key = k;
 	tg->is_lib = is_lib;
 	if (ns_path) {
@@ -183,13 +200,6 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 				   hs.st_ino == st.st_ino;
 	}
 	t->st.files++;
-	err = elf_open(open_path, &e);
-	if (err == 0) {
-		err = probe_plan(e, &tg->plan);
-		elf_close(e);
-	}
-	if (err && err != -ENOEXEC)
-		tg_debug("examine %s: %s", open_path, strerror(-err));
 	if (tg->plan.source) {
 		t->st.tls_files++;
 		for (int i = 0; i < tg->plan.n; i++)
@@ -258,19 +268,27 @@ static void pid_attach(struct tls_probes *t, struct pid_ent *p, struct target *t
 	attach_plan(t, tg, path, (int)p->pid, &p->fds, &p->nfds);
 }
 
-/* The path through which process @pid reaches library @tg. */
-static int lib_path_for(const struct target *tg, uint32_t pid, char *out, size_t n)
+/* Is @path the file @tg was planned for (same st_dev and st_ino)? A path names another
+ * file after a package upgrade replaced it: its plan's offsets do not apply there. */
+static int same_file(const struct target *tg, const char *path)
 {
 	struct stat st;
 
+	return stat(path, &st) == 0 && st.st_dev == tg->key.dev && st.st_ino == tg->key.ino;
+}
+
+/* The path through which process @pid reaches library @tg: its host path while that is
+ * still the same file, else the path in the process's mount namespace. Returns 0, or
+ * -ENOENT when neither names the file @tg was planned for (it was replaced). */
+static int lib_path_for(const struct target *tg, uint32_t pid, char *out, size_t n)
+{
 	if (tg->host_visible) {
 		snprintf(out, n, "%s", tg->ns_path);
-		return 0;
+		if (same_file(tg, out))
+			return 0;
 	}
 	snprintf(out, n, "/proc/%u/root%s", pid, tg->ns_path);
-	if (stat(out, &st) != 0 || st.st_dev != tg->key.dev || st.st_ino != tg->key.ino)
-		return -ENOENT;
-	return 0;
+	return same_file(tg, out) ? 0 : -ENOENT;
 }
 
 /* Scoped: give process @pid every known TLS library. */
@@ -329,7 +347,9 @@ static void examine_maps(struct tls_probes *t, uint32_t pid, struct pid_ent *p)
 		struct target *tg = target_get(t, open_path, path, 1);
 		if (!tg || !tg->plan.source)
 			continue;
-		target_attach_global(t, tg, tg->host_visible ? tg->ns_path : open_path);
+		target_attach_global(t, tg, tg->host_visible && same_file(tg, tg->ns_path)
+						    ? tg->ns_path
+						    : open_path);
 		if (p)
 			pid_attach(t, p, tg, open_path);
 	}

@@ -6,6 +6,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -81,8 +82,9 @@ static int perf_link(struct bpf_program *prog, int ret, const char *path,
 
 	if (!l)
 		return -errno;
-	/* keep the fd, let go of libbpf's bookkeeping: the caller owns the link now */
-	fd = dup(bpf_link__fd(l));
+	/* keep the fd, let go of libbpf's bookkeeping: the caller owns the link now (dup()
+	 * would drop O_CLOEXEC and leak the link into children) */
+	fd = fcntl(bpf_link__fd(l), F_DUPFD_CLOEXEC, 0);
 	bpf_link__destroy(l);
 	return fd < 0 ? -errno : fd;
 }

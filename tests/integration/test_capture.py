@@ -4,10 +4,15 @@ Real clients run inside a fresh test cgroup watched with --cgroup; real servers 
 loopback. Each test asserts exact fields of the JSON lines.
 """
 import hashlib
+import json
 import os
 import signal
 import socket
+import ssl
+import struct
 import subprocess
+import threading
+import time
 import unittest
 
 from harness import (TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate, free_port,
@@ -155,6 +160,81 @@ class CaptureTest(unittest.TestCase):
         self.assertNotIn(token, raw)
         self.assertNotIn(key, raw)
         self.assertNotIn(token, self.tg.stderr())
+
+    def tls_reads_map_id(self):
+        """The id of this tollgate's tls_reads map (other tollgates may run alongside)."""
+        fdinfo = f"/proc/{self.tg.proc.pid}/fdinfo"
+        ids = set()
+        for fd in os.listdir(fdinfo):
+            try:
+                with open(os.path.join(fdinfo, fd)) as f:
+                    for line in f:
+                        if line.startswith("map_id:"):
+                            ids.add(int(line.split()[1]))
+            except OSError:
+                pass
+        maps = json.loads(subprocess.run(["bpftool", "map", "list", "-j"], check=True,
+                                         capture_output=True, text=True).stdout)
+        ours = [m["id"] for m in maps if m["id"] in ids and m.get("name") == "tls_reads"]
+        self.assertEqual(len(ours), 1, ours)
+        return ours[0]
+
+    @staticmethod
+    def tls_read_in_flight(map_id, pid, tid):
+        key = struct.pack("<Q", pid << 32 | tid)
+        p = subprocess.run(["bpftool", "map", "lookup", "id", str(map_id), "key", "hex",
+                            *[f"{b:02x}" for b in key]], capture_output=True, text=True)
+        return p.returncode == 0
+
+    def test_read_of_killed_thread_swept(self):
+        """A client SIGKILLed while blocked in SSL_read never returns from it: its entry in
+        tls_reads must be swept (every 10 s) so that the table cannot fill up."""
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(self.certs.cert, self.certs.key)
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen()
+        port = srv.getsockname()[1]
+        held = []
+
+        def serve():  # complete the handshake, read the request, never answer
+            try:
+                c = ctx.wrap_socket(srv.accept()[0], server_side=True)
+                held.append(c)
+                c.recv(4096)
+            except OSError:
+                pass
+
+        threading.Thread(target=serve, daemon=True).start()
+        code = ("import socket, ssl, sys\n"
+                "ctx = ssl.create_default_context(); ctx.check_hostname = False\n"
+                "ctx.verify_mode = ssl.CERT_NONE\n"
+                "s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', int(sys.argv[1]))))\n"
+                "s.sendall(b'GET /stuck HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+                "print('sent', flush=True)\n"
+                "s.recv(1)\n")
+        client = self.cg.popen(["python3", "-c", code, str(port)], stdout=subprocess.PIPE)
+        try:
+            self.assertEqual(client.stdout.readline().strip(), b"sent")
+            map_id = self.tls_reads_map_id()
+            deadline = time.time() + 5
+            while not self.tls_read_in_flight(map_id, client.pid, client.pid):
+                self.assertLess(time.time(), deadline, "the blocked read was never recorded")
+                time.sleep(0.1)
+            client.kill()
+            client.wait()
+            deadline = time.time() + 15
+            while self.tls_read_in_flight(map_id, client.pid, client.pid):
+                self.assertLess(time.time(), deadline, "the dead thread's read was not swept")
+                time.sleep(0.5)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+            client.stdout.close()
+            for c in held:
+                c.close()
+            srv.close()
 
 
 class LifecycleTest(unittest.TestCase):

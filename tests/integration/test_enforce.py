@@ -360,6 +360,51 @@ print(try_('127.0.0.1', int(sys.argv[1])), try_('127.0.0.2', int(sys.argv[1])),
             cg.remove()
 
 
+    def test_ipv4_rule_covers_ipv4_mapped_ipv6(self):
+        """A dual-stack AF_INET6 socket connecting to ::ffff:127.0.0.1 runs connect6 only:
+        the IPv4 deny rule must still match, and the event names the IPv4 address."""
+        cg = Cgroup()
+        srvs = [socket.socket(), socket.socket()]
+        try:
+            ports = []
+            for s in srvs:
+                s.bind(("127.0.0.1", 0))
+                s.listen()
+                ports.append(s.getsockname()[1])
+            denied, other = ports
+            tg = self.start(policy(extra=f"""
+network:
+  - cgroup: "{cg.rel}"
+    deny: 127.0.0.1/32
+    port: {denied}
+"""), [cg])
+            code = """
+import socket, sys, errno
+def try_(port):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    try:
+        s.connect(('::ffff:127.0.0.1', port)); return 'ok'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e.errno))
+    finally:
+        s.close()
+print(try_(int(sys.argv[1])), try_(int(sys.argv[2])))
+"""
+            _, out, _ = cg.run(["python3", "-c", code, str(denied), str(other)])
+            self.assertEqual(out.decode().split(), ["EPERM", "ok"])
+            ev = tg.wait_for(lambda e: e["event"] == "blocked" and e.get("dport") == denied,
+                             what="blocked event")[0]
+            self.assertEqual(ev["reason"], "network_rule")
+            self.assertEqual(ev["daddr"], "127.0.0.1")
+            self.assertEqual(ev["cgroup"], cg.rel)
+            tg.stop()
+        finally:
+            for s in srvs:
+                s.close()
+            cg.remove()
+
+
 class SafetyTest(EnforceBase):
     def test_monitor_mode_changes_nothing(self):
         cg = Cgroup()

@@ -153,6 +153,29 @@ class EdgesTest(unittest.TestCase):
         finally:
             self.assertEqual(tg.stop(), 0)
 
+    def test_most_cgroups(self):
+        """64 --cgroup directories (the most tollgate takes) need 7 links each plus the two
+        raw_tps: every hook is attached on the last cgroup too."""
+        cgs = [Cgroup() for _ in range(63)]
+        tg = None
+        try:
+            tg = Tollgate(cgroups=cgs + [self.cg])
+            self.assertNotIn("attach", tg.stderr())
+            self.cg.run(["curl", "-s", "-o", "/dev/null", self.plain_url("/most/plain")])
+            req = tg.wait_for(lambda e: e["event"] == "http_request" and
+                              e.get("path") == "/most/plain", what="plaintext request")[0]
+            self.assertEqual(req["cgroup"], self.cg.rel)
+            # TLS in scoped mode needs the exec raw_tp (probes are attached per process)
+            self.cg.run(tls_client_argv("curl", self.tls_url("/most/tls")))
+            req = tg.wait_for(lambda e: e["event"] == "http_request" and
+                              e.get("path") == "/most/tls", what="TLS request")[0]
+            self.assertEqual(req["tls"], "openssl")
+        finally:
+            if tg:
+                self.assertEqual(tg.stop(), 0)
+            for cg in cgs:
+                cg.remove()
+
     def test_fake_tls_libraries_in_a_watched_process(self):
         d = tempfile.mkdtemp(prefix="tollgate-fakelib-")
         holder = None
@@ -215,6 +238,43 @@ class EdgesTest(unittest.TestCase):
                 holder.kill()
                 holder.wait()
                 holder.stdout.close()
+            shutil.rmtree(d, ignore_errors=True)
+
+    def test_replaced_library_not_probed_with_old_plan(self):
+        """A library planned at a path and then replaced there (a package upgrade: new
+        inode) must not get the old file's breakpoint offsets in a new process."""
+        d = tempfile.mkdtemp(prefix="tollgate-upgrade-")
+        lib = os.path.join(d, "libssl.so.3")
+        tg = None
+        try:
+            shutil.copy(LIBSSL, lib)
+            tg = Tollgate(cgroups=[self.cg])
+            code = ("import mmap, sys\n"
+                    "f = open(sys.argv[1], 'rb')\n"
+                    "m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)\n"
+                    "print('mapped', flush=True)\n"
+                    "sys.stdin.read()\n")
+            holder = self.cg.popen(["python3", "-c", code, lib], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE)
+            self.assertEqual(holder.stdout.readline().strip(), b"mapped")
+            deadline = time.time() + 10
+            while f"TLS probes on {lib}: SSL_write" not in tg.stderr():
+                self.assertLess(time.time(), deadline, tg.stderr())
+                time.sleep(0.1)
+            holder.communicate(b"")
+            # the upgrade: a new file (new inode) at the same path, shorter than the old
+            # plan's offsets, so probing it with that plan would fail visibly
+            os.unlink(lib)
+            with open(lib, "w") as f:
+                f.write("not the library that was planned\n")
+            # a new process in the cgroup gets every known TLS library (pid_attach_libs)
+            self.cg.run(["sleep", "0.5"])
+            time.sleep(0.5)
+            self.assertNotIn(f"to {lib}", tg.stderr())
+        finally:
+            if tg:
+                self.assertEqual(tg.stop(), 0)
+                self.assertRegex(tg.stderr(), r"tls: \d+ files with a TLS API, 0 attach errors")
             shutil.rmtree(d, ignore_errors=True)
 
 

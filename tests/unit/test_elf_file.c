@@ -1,9 +1,10 @@
 /*
  * test_elf_file.c - elf_open, elf_find_funcs and probe_plan (user/elf_file.c,
  * user/probe_site.c) on files that are not what their name says: text, empty, an ELF
- * header cut short, a 32-bit ELF, a directory, a missing file, and the first pages of the
- * real libssl.so.3. None may crash; each gets the error elf_file.h documents, or a plan
- * with no TLS API. The real libssl.so.3 gets its plan (the positive control).
+ * header cut short, a 32-bit ELF, a directory, a missing file, the first pages of the
+ * real libssl.so.3, and a copy of it truncated while open. None may crash; each gets the
+ * error elf_file.h documents, or a plan with no TLS API. The real libssl.so.3 gets its
+ * plan (the positive control).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -184,6 +185,26 @@ static void test_real_libssl(void **state)
 	assert_true(plan.n >= 2);
 }
 
+/* A file truncated after elf_open (an untrusted process owns it): the lookups fail or find
+ * nothing, and nothing touches pages past the new end (with an mmap'ed file: SIGBUS). */
+static void test_truncated_while_open(void **state)
+{
+	struct elf_func f[] = {{.name = "SSL_write"}, {.name = "SSL_read"}};
+	struct elf_file *e = NULL;
+	struct probe_plan plan;
+
+	(void)state;
+	if (access(LIBSSL, R_OK) != 0)
+		skip();
+	copy_prefix("shrinks.so", 4 << 20); /* all of it */
+	assert_int_equal(elf_open(path_of("shrinks.so"), &e), 0);
+	assert_int_equal(truncate(path_of("shrinks.so"), 4096), 0);
+	assert_true(elf_find_funcs(e, f, 2) >= 0);
+	assert_int_equal(probe_plan(e, &plan), 0);
+	assert_int_equal(plan.source, 0);
+	elf_close(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_directory_and_missing),
 		cmocka_unit_test(test_real_libssl),
+		cmocka_unit_test(test_truncated_while_open),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

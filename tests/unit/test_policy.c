@@ -9,9 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "alert.h"
+#include "enforce.h"
 #include "policy.h"
 
 struct errs {
@@ -378,6 +380,38 @@ static void test_enforcement_keys(void **state)
 		     "p.yaml:3: network[0].port: 70000 is out of range (1..65535)");
 }
 
+/* Network rule CIDRs: host bits cleared; an IPv4-mapped prefix is its IPv4 rule, because
+ * the BPF side reports and looks up mapped destinations as IPv4. */
+static void test_net_cidr(void **state)
+{
+	struct net_rule r;
+	const uint8_t ten[4] = {10, 0, 0, 0};
+
+	(void)state;
+	assert_int_equal(net_rule_parse_cidr("10.1.2.3/8", &r), 0);
+	assert_int_equal(r.family, AF_INET);
+	assert_int_equal(r.prefix, 8);
+	assert_memory_equal(r.addr, ten, 4);
+	memset(&r, 0x5a, sizeof(r));
+	assert_int_equal(net_rule_parse_cidr("::ffff:10.1.2.3/104", &r), 0);
+	assert_int_equal(r.family, AF_INET);
+	assert_int_equal(r.prefix, 8);
+	assert_memory_equal(r.addr, ten, 4);
+	for (int i = 4; i < 16; i++)
+		assert_int_equal(r.addr[i], 0);
+	assert_int_equal(net_rule_parse_cidr("::ffff:127.0.0.1", &r), 0);
+	assert_int_equal(r.family, AF_INET);
+	assert_int_equal(r.prefix, 32);
+	/* shorter than the mapped prefix: an IPv6 rule as written */
+	assert_int_equal(net_rule_parse_cidr("::ffff:0:0/95", &r), 0);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(r.prefix, 95);
+	assert_int_equal(net_rule_parse_cidr("::1", &r), 0);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(r.prefix, 128);
+	assert_int_equal(net_rule_parse_cidr("10.0.0.0/33", &r), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -386,6 +420,7 @@ int main(void)
 		cmocka_unit_test(test_empty_is_default),    cmocka_unit_test(test_show_round_trip),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_enforcement_keys),
+		cmocka_unit_test(test_net_cidr),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
