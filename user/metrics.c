@@ -127,28 +127,57 @@ uint64_t metrics_series(const struct metrics *m)
 	return m->nseries;
 }
 
-/* Append name="value" with the exposition format's escapes (\\, \", \n). */
+/* Bytes of a label value kept (before escaping): longer values are cut on a UTF-8
+ * character boundary, so two values that differ only past this share a series. */
+#define LABEL_VALUE_MAX 256
+/* Worst case of one rendered label: ",", a name of < 20 bytes, "=\"", every value byte
+ * escaped to two, "\"". */
+#define LABEL_MAX (24 + 2 * LABEL_VALUE_MAX)
+/* Room for @n labels and the NUL. */
+#define LABELS_BUF(n) ((n) * LABEL_MAX + 1)
+
+/*
+ * label - append name="value" to the label set in @out (text exposition format 0.0.4:
+ * \\, \" and \n escaped), the value cut to LABEL_VALUE_MAX bytes on a UTF-8 character
+ * boundary. @o: the set's length so far (0 for the first label).
+ * Returns the new length; @out is always NUL-terminated and every value closed: a label
+ * that does not fit whole in @cap is left out (LABELS_BUF sizes avoid that).
+ */
 static size_t label(char *out, size_t cap, size_t o, const char *name, const char *v)
 {
+	size_t start = o, n = v ? strlen(v) : 0;
+	int k;
+
 	if (o >= cap)
 		return o;
-	o += (size_t)snprintf(out + o, cap - o, "%s%s=\"", o ? "," : "", name);
-	for (; v && *v && o + 3 < cap; v++) {
-		if (*v == '\\' || *v == '"') {
+	if (n > LABEL_VALUE_MAX) {
+		n = LABEL_VALUE_MAX;
+		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
+			n--; /* v[n] continues a character: cut before that character */
+	}
+	k = snprintf(out + o, cap - o, "%s%s=\"", o ? "," : "", name);
+	if (k < 0 || (size_t)k >= cap - o)
+		goto nofit;
+	o += (size_t)k;
+	for (size_t i = 0; i < n; i++) {
+		char c = v[i];
+		int esc = c == '\\' || c == '"' || c == '\n';
+
+		if (o + (size_t)esc + 1 + 2 > cap) /* the byte(s), '"' and the NUL */
+			goto nofit;
+		if (esc) {
 			out[o++] = '\\';
-			out[o++] = *v;
-		} else if (*v == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
+			out[o++] = c == '\n' ? 'n' : c;
 		} else {
-			out[o++] = *v;
+			out[o++] = c;
 		}
 	}
-	if (o + 2 < cap) {
-		out[o++] = '"';
-		out[o] = 0;
-	}
+	out[o++] = '"';
+	out[o] = 0;
 	return o;
+nofit:
+	out[start] = 0;
+	return start;
 }
 
 static struct series *get(struct metrics *m, int f, const char *labels)
@@ -203,7 +232,7 @@ static const char *capped_endpoint(struct metrics *m, uint64_t sid, const char *
 
 void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id)
 {
-	char agent[320], sid[24], ep[512], l[1536], status[8];
+	char agent[320], sid[24], ep[512], l[LABELS_BUF(5)], status[8];
 	struct series *s;
 	size_t n;
 
@@ -274,7 +303,7 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 
 void metrics_alert(struct metrics *m, const struct tg_alert *a)
 {
-	char l[256];
+	char l[LABELS_BUF(2)];
 	struct series *s;
 	size_t n = label(l, sizeof(l), 0, "technique", a->technique ? a->technique : "");
 
@@ -285,7 +314,7 @@ void metrics_alert(struct metrics *m, const struct tg_alert *a)
 
 void metrics_action(struct metrics *m, const char *action, const char *result)
 {
-	char l[256];
+	char l[LABELS_BUF(2)];
 	struct series *s;
 	/* an error result is the error text: keep the label set small */
 	size_t n = label(l, sizeof(l), 0, "action", action);
@@ -298,7 +327,7 @@ void metrics_action(struct metrics *m, const char *action, const char *result)
 
 void metrics_event(struct metrics *m, const char *event)
 {
-	char l[128];
+	char l[LABELS_BUF(1)];
 	struct series *s;
 
 	label(l, sizeof(l), 0, "event", event);
