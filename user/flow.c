@@ -12,6 +12,7 @@
 #include "http1.h"
 #include "http_classify.h"
 #include "redact.h"
+#include "util.h"
 
 /* A request seen on a connection, waiting for its response. */
 struct preq {
@@ -111,10 +112,12 @@ uint32_t flow_conn_count(const struct flow *f)
 	return f->nconns;
 }
 
+/* A comm from a record (TG_COMM_LEN bytes, any bytes the process chose) into @dst
+ * (TG_COMM_LEN + 1): where a process name enters the pipeline, so it is made printable
+ * UTF-8 here once (name_sanitize) for metrics labels, JSON and terminals. */
 static void copy_comm(char *dst, const char *src)
 {
-	memcpy(dst, src, TG_COMM_LEN);
-	dst[TG_COMM_LEN] = 0;
+	name_sanitize(dst, TG_COMM_LEN + 1, src, TG_COMM_LEN);
 }
 
 /* ---- observations ---- */
@@ -129,7 +132,7 @@ static void obs_base(struct flow *f, struct tg_obs *o, int type, uint64_t ts, ui
 	o->cgroup = f->cfg.cgroup ? f->cfg.cgroup(f->cfg.ctx, cg) : NULL;
 	o->pid = pid;
 	o->tid = tid;
-	memcpy(o->comm, comm, TG_COMM_LEN); /* o->comm[TG_COMM_LEN] stays 0 */
+	copy_comm(o->comm, comm);
 	o->retry_after_s = -1;
 	o->latency_ms = -1;
 }

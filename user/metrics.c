@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "jsonw.h"
 #include "metrics.h"
 
 enum family {
@@ -139,38 +140,51 @@ uint64_t metrics_series(const struct metrics *m)
 /*
  * label - append name="value" to the label set in @out (text exposition format 0.0.4:
  * \\, \" and \n escaped), the value cut to LABEL_VALUE_MAX bytes on a UTF-8 character
- * boundary. @o: the set's length so far (0 for the first label).
+ * boundary. Prometheus rejects a whole scrape over one label value that is not UTF-8, and
+ * agent ids, cgroup paths and hosts come from outside: invalid UTF-8 and control
+ * characters other than \n become '?' (as name_sanitize). @o: the set's length so far
+ * (0 for the first label).
  * Returns the new length; @out is always NUL-terminated and every value closed: a label
  * that does not fit whole in @cap is left out (LABELS_BUF sizes avoid that).
  */
 static size_t label(char *out, size_t cap, size_t o, const char *name, const char *v)
 {
-	size_t start = o, n = v ? strlen(v) : 0;
+	const unsigned char *p = (const unsigned char *)(v ? v : "");
+	size_t start = o, n = strlen((const char *)p), i = 0;
 	int k;
 
 	if (o >= cap)
 		return o;
-	if (n > LABEL_VALUE_MAX) {
-		n = LABEL_VALUE_MAX;
-		while (n > 0 && ((unsigned char)v[n] & 0xc0) == 0x80)
-			n--; /* v[n] continues a character: cut before that character */
-	}
+	if (n > LABEL_VALUE_MAX)
+		n = LABEL_VALUE_MAX; /* a character that crosses it is dropped whole below */
 	k = snprintf(out + o, cap - o, "%s%s=\"", o ? "," : "", name);
 	if (k < 0 || (size_t)k >= cap - o)
 		goto nofit;
 	o += (size_t)k;
-	for (size_t i = 0; i < n; i++) {
-		char c = v[i];
-		int esc = c == '\\' || c == '"' || c == '\n';
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t ul = 1;
 
-		if (o + (size_t)esc + 1 + 2 > cap) /* the byte(s), '"' and the NUL */
-			goto nofit;
-		if (esc) {
-			out[o++] = '\\';
-			out[o++] = c == '\n' ? 'n' : c;
-		} else {
-			out[o++] = c;
+		if (c >= 0x80) {
+			ul = jw_utf8_len(p + i, strnlen((const char *)p + i, 4));
+			if (ul && i + ul > n)
+				break; /* the cut falls inside this character */
 		}
+		if (o + 2 + 2 > cap) /* up to two bytes, '"' and the NUL */
+			goto nofit;
+		if (c == '\\' || c == '"' || c == '\n') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : (char)c;
+		} else if (ul == 0 || c < 0x20 || c == 0x7f || (c == 0xc2 && p[i + 1] < 0xa0)) {
+			out[o++] = '?'; /* an invalid byte, or a C0, DEL or C1 control */
+			ul = ul ? ul : 1;
+		} else {
+			if (o + ul + 2 > cap)
+				goto nofit;
+			memcpy(out + o, p + i, ul);
+			o += ul;
+		}
+		i += ul;
 	}
 	out[o++] = '"';
 	out[o] = 0;

@@ -9,7 +9,7 @@
  * bind record or until FLOW_BIND_WAIT_NS, responses finished by Content-Length, by the next
  * request, by close, by flow_tick and by flow_drain, pipelined requests and responses
  * paired in order, 100-continue skipped, HEAD/204 without a body, the HTTP/2 preface,
- * redaction and auth_fp, orphan responses, bad heads, truncated request lines, and
+ * comm made printable UTF-8, redaction and auth_fp, orphan responses, bad heads, truncated request lines, and
  * eviction when max_conns is reached.
  */
 #include <stdio.h>
@@ -420,6 +420,23 @@ static void test_comm_full_length(void **state)
 		assert_int_equal(seen[i].o.comm[TG_COMM_LEN], 0);
 		assert_string_equal(seen[i].o.comm, "0123456789abcdef");
 	}
+	done(f);
+}
+
+static void test_comm_sanitized(void **state)
+{
+	/* a process names itself with an escape sequence and invalid UTF-8: every observation
+	 * (connect, close, request) carries the printable form */
+	static const struct who evil = {400, 401, "\x1b[31m\xff\xc3\xa9", CG_AGENTS};
+	struct flow *f = new_flow(0);
+
+	(void)state;
+	connect_rec(f, 1 * SEC, &evil, 0x4242424242424242ULL, SERVER);
+	close_rec(f, 2 * SEC, &evil, 0x4242424242424242ULL);
+	out(f, 3 * SEC, &evil, 5, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(nseen, 3);
+	for (int i = 0; i < nseen; i++)
+		assert_string_equal(seen[i].o.comm, "?[31m?\xc3\xa9");
 	done(f);
 }
 
@@ -901,6 +918,7 @@ int main(void)
 		T(test_post_bytes_and_retry_after),
 		T(test_pid_fallback),
 		T(test_comm_full_length),
+		T(test_comm_sanitized),
 		T(test_tls_bind),
 		T(test_tls_release_due),
 		T(test_response_content_length),

@@ -2,7 +2,7 @@
 /*
  * test_metrics.c - user/metrics.c, the Prometheus text exposition (format 0.0.4): label
  * values full of quotes and backslashes, longer than the label cap, cut in the middle of a
- * UTF-8 character; every rendered sample line is parsed back (name, {label="value",...},
+ * UTF-8 character, not UTF-8 at all or with control characters; every rendered sample line is parsed back (name, {label="value",...},
  * value) to prove each value is closed and escaped, nothing follows the labels but the
  * value, and no byte beyond the labels reaches the output.
  */
@@ -192,6 +192,22 @@ static void test_cut_on_utf8_boundary(void **state)
 	metrics_free(m);
 }
 
+static void test_invalid_utf8_replaced(void **state)
+{
+	(void)state;
+	struct metrics_config cfg = {0};
+	struct metrics *m = metrics_new(&cfg, NULL, NULL, NULL);
+
+	assert_non_null(m);
+	/* a cgroup path and a host that are not UTF-8: Prometheus would refuse the scrape */
+	struct tg_obs o = {.type = OBS_RESPONSE, .cgroup_id = 9, .host = "h\xc3(",
+			   .path = "/\xe2\x82", .status = 200, .latency_ms = 1,
+			   .retry_after_s = -1};
+	metrics_obs(m, &o, "/agents/\xff\x1b[31m\xc2\x9b\xc3\xa9");
+	assert_int_equal(check_render(m, "/agents/??[31m?\xc3\xa9"), 1 + 1 + 14);
+	metrics_free(m);
+}
+
 static void test_plain_labels(void **state)
 {
 	(void)state;
@@ -218,6 +234,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_escaped_agent_id),
 		cmocka_unit_test(test_cut_on_utf8_boundary),
+		cmocka_unit_test(test_invalid_utf8_replaced),
 		cmocka_unit_test(test_plain_labels),
 	};
 
