@@ -2,6 +2,7 @@
 /*
  * flow.c - connection state, request/response pairing. See flow.h.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -85,8 +86,14 @@ struct flow {
 
 struct flow *flow_new(const struct flow_config *cfg)
 {
-	struct flow *f = calloc(1, sizeof(*f));
+	struct flow *f;
+	int err = redact_init(); /* the per-process auth_fp key, before any request */
 
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->cfg = *cfg;

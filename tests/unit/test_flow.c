@@ -21,12 +21,22 @@
 #include "decode.h"
 #include "flow.h"
 #include "http_classify.h"
+#include "redact.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
 #define CLOCK_OFF 1700000000000000000LL /* realtime - monotonic */
 #define CG_AGENTS 7
-#define FP_ABC "ba7816bf8f01" /* SHA-256("abc"), first 12 hex digits */
+#define FP_ABC fp_abc() /* the keyed fingerprint of "abc" in this process */
+
+static const char *fp_abc(void)
+{
+	static char fp[REDACT_FP_HEX + 1];
+
+	redact_fingerprint("abc", 3, fp);
+	assert_string_not_equal(fp, "ba7816bf8f01"); /* SHA-256("abc"): unkeyed */
+	return fp;
+}
 
 /* ---- observations, copied out of the callback ---- */
 
