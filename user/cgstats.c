@@ -12,8 +12,11 @@
 #include "template.h"
 #include "tollgate_abi.h"
 #include "util.h"
+#include "window.h"
 
 #define NEP 8
+#define WIN_SLOTS (CGSTATS_WINDOW + 1) /* window.h: nb + 1 slots of one second */
+#define SEC_NS 1000000000ULL
 
 struct ep {
 	uint64_t hash; /* of host and path: compared per request, the name only formatted once */
@@ -26,9 +29,9 @@ struct cg {
 	UT_hash_handle hh;
 	char path[256];
 	char comm[17];
-	uint64_t sec;                      /* second of bucket [0] */
-	uint32_t req[CGSTATS_WINDOW];      /* per second, ring indexed by sec % W */
-	uint32_t r429[CGSTATS_WINDOW];
+	/* requests and 429s per second: window.h sliding windows of 1 s buckets */
+	uint32_t req_epoch, req[WIN_SLOTS];
+	uint32_t r429_epoch, r429[WIN_SLOTS];
 	int64_t open;
 	uint64_t alerts, requests;
 	struct ep eps[NEP];
@@ -83,19 +86,6 @@ static struct cg *get(struct cgstats *s, uint64_t id, const char *path)
 	return c;
 }
 
-/* Move the window to second @sec, clearing the buckets that slid out. */
-static void advance(struct cg *c, uint64_t sec)
-{
-	if (sec <= c->sec)
-		return;
-	uint64_t gap = sec - c->sec;
-	for (uint64_t i = 1; i <= gap && i <= CGSTATS_WINDOW; i++) {
-		c->req[(c->sec + i) % CGSTATS_WINDOW] = 0;
-		c->r429[(c->sec + i) % CGSTATS_WINDOW] = 0;
-	}
-	c->sec = sec;
-}
-
 static void decay(struct cg *c, uint64_t sec)
 {
 	if (sec <= c->ep_sec)
@@ -145,12 +135,12 @@ void cgstats_obs(struct cgstats *s, const struct tg_obs *o)
 		snprintf(c->path, sizeof(c->path), "%s", o->cgroup);
 	if (o->comm[0])
 		snprintf(c->comm, sizeof(c->comm), "%s", o->comm);
-	advance(c, sec);
 	decay(c, sec);
 	switch (o->type) {
 	case OBS_REQUEST: {
 		char tpl[TPL_MAX];
-		c->req[sec % CGSTATS_WINDOW]++;
+		/* an observation older than the window is not counted (-1) */
+		win32_add(&c->req_epoch, c->req, WIN_SLOTS, SEC_NS, o->ts_ns, 1);
 		c->requests++;
 		if (o->path)
 			tpl_path(o->path, strlen(o->path), tpl, sizeof(tpl), NULL);
@@ -159,7 +149,7 @@ void cgstats_obs(struct cgstats *s, const struct tg_obs *o)
 	}
 	case OBS_RESPONSE:
 		if (o->status == 429)
-			c->r429[sec % CGSTATS_WINDOW]++;
+			win32_add(&c->r429_epoch, c->r429, WIN_SLOTS, SEC_NS, o->ts_ns, 1);
 		break;
 	case OBS_CONNECT:
 		if (o->l4 != TG_IPPROTO_UDP)
@@ -200,11 +190,12 @@ int cgstats_top(struct cgstats *s, uint64_t now_ns, struct cgstats_row *rows, in
 	if (!all)
 		return 0;
 	HASH_ITER(hh, s->by_id, c, t) {
-		advance(c, sec);
 		decay(c, sec);
-		uint64_t req = 0, r429 = 0;
-		for (int i = 0; i < CGSTATS_WINDOW; i++)
-			req += c->req[i], r429 += c->r429[i];
+		/* the current second and the CGSTATS_WINDOW - 1 before it */
+		uint64_t req = win32_sum_range(c->req_epoch, c->req, WIN_SLOTS, SEC_NS, now_ns, 0,
+					       CGSTATS_WINDOW - 1);
+		uint64_t r429 = win32_sum_range(c->r429_epoch, c->r429, WIN_SLOTS, SEC_NS, now_ns,
+						0, CGSTATS_WINDOW - 1);
 		struct cgstats_row *r = &all[n++];
 		r->cgroup_id = c->id;
 		r->cgroup = c->path;

@@ -45,10 +45,41 @@ static int ask(const char *path, json_t *req, json_t **resp)
 	return 0;
 }
 
+/*
+ * str - string member @k of @o for the terminal ("-" when absent), with control characters
+ * (C0, DEL, C1 U+0080..U+009F) written as \xNN: names come from agents and must not move
+ * the cursor or recolour the screen. The result lives in one of 8 rotating buffers (enough
+ * for one printf); a string of more than 4096 bytes is cut and ends in "...".
+ */
 static const char *str(json_t *o, const char *k)
 {
-	const char *s = json_string_value(json_object_get(o, k));
-	return s ? s : "-";
+	static char bufs[8][4 * 4096 + 4];
+	static unsigned next;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)json_string_value(json_object_get(o, k));
+	char *b = bufs[next++ % 8], *w = b;
+
+	if (!s)
+		return "-";
+	for (size_t i = 0; s[i]; i++) {
+		unsigned char c = s[i];
+		int c1 = c == 0xc2 && s[i + 1] >= 0x80 && s[i + 1] < 0xa0;
+		if (i >= 4096) {
+			memcpy(w, "...", 3);
+			w += 3;
+			break;
+		}
+		if (c >= 0x20 && c != 0x7f && !c1) {
+			*w++ = (char)c;
+			continue;
+		}
+		if (c1)
+			c = s[++i]; /* the code point U+0080..U+009F */
+		w[0] = '\\', w[1] = 'x', w[2] = hex[c >> 4], w[3] = hex[c & 15];
+		w += 4;
+	}
+	*w = 0;
+	return b;
 }
 
 static long long num(json_t *o, const char *k)

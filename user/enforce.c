@@ -1079,8 +1079,7 @@ void enforcer_blocked(struct enforcer *e, const struct tg_blocked_event *b, uint
 	}
 	be->count++;
 	be->pid = b->hdr.pid;
-	memcpy(be->comm, b->hdr.comm, TG_COMM_LEN);
-	be->comm[TG_COMM_LEN] = 0;
+	name_sanitize(be->comm, sizeof(be->comm), b->hdr.comm, TG_COMM_LEN);
 }
 
 static void flush_blocked(struct enforcer *e)

@@ -2,6 +2,7 @@
 /*
  * flow.c - connection state, request/response pairing. See flow.h.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -12,6 +13,7 @@
 #include "http1.h"
 #include "http_classify.h"
 #include "redact.h"
+#include "util.h"
 
 /* A request seen on a connection, waiting for its response. */
 struct preq {
@@ -84,8 +86,14 @@ struct flow {
 
 struct flow *flow_new(const struct flow_config *cfg)
 {
-	struct flow *f = calloc(1, sizeof(*f));
+	struct flow *f;
+	int err = redact_init(); /* the per-process auth_fp key, before any request */
 
+	if (err) {
+		errno = -err;
+		return NULL;
+	}
+	f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
 	f->cfg = *cfg;
@@ -111,10 +119,12 @@ uint32_t flow_conn_count(const struct flow *f)
 	return f->nconns;
 }
 
+/* A comm from a record (TG_COMM_LEN bytes, any bytes the process chose) into @dst
+ * (TG_COMM_LEN + 1): where a process name enters the pipeline, so it is made printable
+ * UTF-8 here once (name_sanitize) for metrics labels, JSON and terminals. */
 static void copy_comm(char *dst, const char *src)
 {
-	memcpy(dst, src, TG_COMM_LEN);
-	dst[TG_COMM_LEN] = 0;
+	name_sanitize(dst, TG_COMM_LEN + 1, src, TG_COMM_LEN);
 }
 
 /* ---- observations ---- */
@@ -129,7 +139,7 @@ static void obs_base(struct flow *f, struct tg_obs *o, int type, uint64_t ts, ui
 	o->cgroup = f->cfg.cgroup ? f->cfg.cgroup(f->cfg.ctx, cg) : NULL;
 	o->pid = pid;
 	o->tid = tid;
-	memcpy(o->comm, comm, TG_COMM_LEN); /* o->comm[TG_COMM_LEN] stays 0 */
+	copy_comm(o->comm, comm);
 	o->retry_after_s = -1;
 	o->latency_ms = -1;
 }

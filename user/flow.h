@@ -55,6 +55,8 @@ struct flow_config {
 
 struct flow;
 
+/* NULL with errno set: ENOMEM, or redact_init's error (no randomness or HMAC for the
+ * auth_fp key). */
 struct flow *flow_new(const struct flow_config *cfg);
 void flow_free(struct flow *f);
 

@@ -104,8 +104,7 @@ void jw_arr_end(struct jsonw *w)
 	w->need_comma = 1;
 }
 
-/* Length of a valid UTF-8 sequence at @s (RFC 3629), 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t jw_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];
 	size_t len;
@@ -157,7 +156,7 @@ static void put_escaped(struct jsonw *w, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t ul = utf8_len(p + i, n - i);
+			size_t ul = jw_utf8_len(p + i, n - i);
 			if (ul) {
 				memcpy(o, s + i, ul);
 				o += ul;

@@ -59,6 +59,11 @@ void jw_ts(struct jsonw *w, uint64_t realtime_ns);
  */
 int jw_write(struct jsonw *w, FILE *f);
 
+/* Length (2..4 bytes) of the valid multi-byte UTF-8 sequence (RFC 3629) at @s, @n >= 1
+ * bytes available; 0 when there is none: ASCII (< 0x80), stray continuation bytes, overlong
+ * forms, surrogates, code points past U+10FFFF and truncated sequences. */
+size_t jw_utf8_len(const unsigned char *s, size_t n);
+
 /* Format an RFC 3339 timestamp (as jw_ts) into @out (at least 32 bytes). */
 void rfc3339_us(uint64_t realtime_ns, char *out, size_t outlen);
 

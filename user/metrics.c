@@ -11,6 +11,7 @@
 #include <string.h>
 #include <uthash.h>
 
+#include "jsonw.h"
 #include "metrics.h"
 #include "util.h"
 
@@ -140,28 +141,70 @@ uint64_t metrics_sessions(const struct metrics *m)
 	return HASH_COUNT(m->sessions);
 }
 
-/* Append name="value" with the exposition format's escapes (\\, \", \n). */
+/* Bytes of a label value kept (before escaping): longer values are cut on a UTF-8
+ * character boundary, so two values that differ only past this share a series. */
+#define LABEL_VALUE_MAX 256
+/* Worst case of one rendered label: ",", a name of < 20 bytes, "=\"", every value byte
+ * escaped to two, "\"". */
+#define LABEL_MAX (24 + 2 * LABEL_VALUE_MAX)
+/* Room for @n labels and the NUL. */
+#define LABELS_BUF(n) ((n) * LABEL_MAX + 1)
+
+/*
+ * label - append name="value" to the label set in @out (text exposition format 0.0.4:
+ * \\, \" and \n escaped), the value cut to LABEL_VALUE_MAX bytes on a UTF-8 character
+ * boundary. Prometheus rejects a whole scrape over one label value that is not UTF-8, and
+ * agent ids, cgroup paths and hosts come from outside: invalid UTF-8 and control
+ * characters other than \n become '?' (as name_sanitize). @o: the set's length so far
+ * (0 for the first label).
+ * Returns the new length; @out is always NUL-terminated and every value closed: a label
+ * that does not fit whole in @cap is left out (LABELS_BUF sizes avoid that).
+ */
 static size_t label(char *out, size_t cap, size_t o, const char *name, const char *v)
 {
+	const unsigned char *p = (const unsigned char *)(v ? v : "");
+	size_t start = o, n = strlen((const char *)p), i = 0;
+	int k;
+
 	if (o >= cap)
 		return o;
-	o += (size_t)snprintf(out + o, cap - o, "%s%s=\"", o ? "," : "", name);
-	for (; v && *v && o + 3 < cap; v++) {
-		if (*v == '\\' || *v == '"') {
-			out[o++] = '\\';
-			out[o++] = *v;
-		} else if (*v == '\n') {
-			out[o++] = '\\';
-			out[o++] = 'n';
-		} else {
-			out[o++] = *v;
+	if (n > LABEL_VALUE_MAX)
+		n = LABEL_VALUE_MAX; /* a character that crosses it is dropped whole below */
+	k = snprintf(out + o, cap - o, "%s%s=\"", o ? "," : "", name);
+	if (k < 0 || (size_t)k >= cap - o)
+		goto nofit;
+	o += (size_t)k;
+	while (i < n) {
+		unsigned char c = p[i];
+		size_t ul = 1;
+
+		if (c >= 0x80) {
+			ul = jw_utf8_len(p + i, strnlen((const char *)p + i, 4));
+			if (ul && i + ul > n)
+				break; /* the cut falls inside this character */
 		}
+		if (o + 2 + 2 > cap) /* up to two bytes, '"' and the NUL */
+			goto nofit;
+		if (c == '\\' || c == '"' || c == '\n') {
+			out[o++] = '\\';
+			out[o++] = c == '\n' ? 'n' : (char)c;
+		} else if (ul == 0 || c < 0x20 || c == 0x7f || (c == 0xc2 && p[i + 1] < 0xa0)) {
+			out[o++] = '?'; /* an invalid byte, or a C0, DEL or C1 control */
+			ul = ul ? ul : 1;
+		} else {
+			if (o + ul + 2 > cap)
+				goto nofit;
+			memcpy(out + o, p + i, ul);
+			o += ul;
+		}
+		i += ul;
 	}
-	if (o + 2 < cap) {
-		out[o++] = '"';
-		out[o] = 0;
-	}
+	out[o++] = '"';
+	out[o] = 0;
 	return o;
+nofit:
+	out[start] = 0;
+	return start;
 }
 
 static struct series *get(struct metrics *m, int f, const char *labels)
@@ -232,7 +275,7 @@ static const char *capped_endpoint(struct metrics *m, struct session *x, const c
 
 void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id)
 {
-	char agent[320], sid[24], ep[512], l[1536], status[8];
+	char agent[320], sid[24], ep[512], l[LABELS_BUF(5)], status[8];
 	struct series *s;
 	size_t n;
 
@@ -346,7 +389,7 @@ void metrics_forget(struct metrics *m, const uint64_t *ids, size_t n)
 				series_del(m, by_session[f], s);
 		}
 	for (size_t i = 0; i < ndead; i++) {
-		char pre[1536];
+		char pre[LABELS_BUF(1)];
 		size_t len;
 		if (!dead[i])
 			continue;
@@ -363,7 +406,7 @@ void metrics_forget(struct metrics *m, const uint64_t *ids, size_t n)
 
 void metrics_alert(struct metrics *m, const struct tg_alert *a)
 {
-	char l[256];
+	char l[LABELS_BUF(2)];
 	struct series *s;
 	size_t n = label(l, sizeof(l), 0, "technique", a->technique ? a->technique : "");
 
@@ -374,7 +417,7 @@ void metrics_alert(struct metrics *m, const struct tg_alert *a)
 
 void metrics_action(struct metrics *m, const char *action, const char *result)
 {
-	char l[256];
+	char l[LABELS_BUF(2)];
 	struct series *s;
 	/* an error result is the error text: keep the label set small */
 	size_t n = label(l, sizeof(l), 0, "action", action);
@@ -387,7 +430,7 @@ void metrics_action(struct metrics *m, const char *action, const char *result)
 
 void metrics_event(struct metrics *m, const char *event)
 {
-	char l[128];
+	char l[LABELS_BUF(1)];
 	struct series *s;
 
 	label(l, sizeof(l), 0, "event", event);

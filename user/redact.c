@@ -2,11 +2,16 @@
 /*
  * redact.c - credentials out of every output; fingerprints instead. See redact.h.
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "redact.h"
+#include "template.h"
 
 /* Does @p/@n contain @needle (lower case), ignoring case? Called for every header of
  * every request: compare the first byte inline, call strncasecmp only on a hit. */
@@ -33,7 +38,9 @@ static int span_is(const char *p, size_t n, const char *word)
 int redact_param_is_secret(const char *name, size_t n)
 {
 	static const char *const exact[] = {"key", "sig", "pwd", "pass", "auth", "session",
-					    "sid", "code", "jwt", NULL};
+					    "sid", "code", "jwt", "authorization", "session_id",
+					    "sessionid", "passphrase", "client_assertion",
+					    "code_verifier", "samlresponse", "bearer", NULL};
 	static const char *const part[] = {"token", "secret", "passw", "signature", "credential",
 					   "apikey", "api_key", "api-key", NULL};
 
@@ -63,6 +70,43 @@ int redact_header_rank(const char *name, size_t n)
 	return 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int redact_value_is_secret(const char *v, size_t n)
+{
+	static const char *const prefix[] = {"sk-", "ghp_", "gho_", "github_pat_", "xoxb-",
+					     "xoxp-", "eyJ", "AKIA", NULL};
+	char buf[256];
+	size_t k = 0;
+
+	if (n < 16)
+		return 0;
+	for (int i = 0; prefix[i]; i++)
+		if (!strncmp(v, prefix[i], strlen(prefix[i])))
+			return 1;
+	/* percent-decoded and with '/' read as '_' (base64 vs base64url), so the path
+	 * templater's segment classifier sees what the server will */
+	for (size_t i = 0; i < n && k < sizeof(buf); i++) {
+		char c = v[i];
+		if (c == '%' && i + 2 < n && hexval(v[i + 1]) >= 0 && hexval(v[i + 2]) >= 0) {
+			c = (char)(hexval(v[i + 1]) << 4 | hexval(v[i + 2]));
+			i += 2;
+		}
+		buf[k++] = c == '/' ? '_' : c;
+	}
+	int kind = tpl_segment_kind(buf, k);
+	return kind == TPL_B64 || (kind == TPL_HEX && k >= 32);
+}
+
 size_t redact_query(const char *q, size_t qn, char *out, size_t outlen, struct http_span *secret)
 {
 	size_t o = 0, i = 0;
@@ -80,7 +124,8 @@ size_t redact_query(const char *q, size_t qn, char *out, size_t outlen, struct h
 			eq++;
 		const char *val = q + eq + 1;
 		size_t vlen = eq < pe ? pe - eq - 1 : 0;
-		int sec = eq < pe && vlen > 0 && redact_param_is_secret(q + ps, eq - ps);
+		int sec = eq < pe && vlen > 0 &&
+			  (redact_param_is_secret(q + ps, eq - ps) || redact_value_is_secret(val, vlen));
 		size_t need = sec ? (eq - ps + 1 + strlen(REDACTED)) : (pe - ps);
 		need += (pe < qn); /* the separator */
 		if (o + need + 1 > outlen) {
@@ -109,14 +154,64 @@ size_t redact_query(const char *q, size_t qn, char *out, size_t outlen, struct h
 	return o;
 }
 
+/* HMAC-SHA-256 keyed once per process (redact_init); reinitialised per fingerprint with
+ * the same key, so no fetch or allocation per call. */
+static EVP_MAC_CTX *fp_mac;
+
+int redact_init(void)
+{
+	unsigned char key[32];
+	OSSL_PARAM params[2];
+	EVP_MAC_CTX *ctx;
+	EVP_MAC *mac;
+	size_t got = 0;
+	int ret = 0;
+
+	if (fp_mac)
+		return 0;
+	while (got < sizeof(key)) {
+		ssize_t r = getrandom(key + got, sizeof(key) - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		got += (size_t)r;
+	}
+	mac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
+	if (!mac) {
+		ret = -ENOSYS; /* libcrypto without HMAC (a provider problem) */
+		goto out;
+	}
+	ctx = EVP_MAC_CTX_new(mac);
+	EVP_MAC_free(mac); /* the context keeps its own reference */
+	if (!ctx) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (!EVP_MAC_init(ctx, key, sizeof(key), params)) {
+		EVP_MAC_CTX_free(ctx);
+		ret = -EINVAL;
+		goto out;
+	}
+	fp_mac = ctx;
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	return ret;
+}
+
 void redact_fingerprint(const void *p, size_t n, char out[REDACT_FP_HEX + 1])
 {
 	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	size_t mdlen = 0;
 
-	if (!EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) || mdlen < REDACT_FP_HEX / 2) {
-		/* libcrypto failed: never fall back to the clear value */
+	if ((!fp_mac && redact_init()) || !EVP_MAC_init(fp_mac, NULL, 0, NULL) ||
+	    !EVP_MAC_update(fp_mac, p, n) || !EVP_MAC_final(fp_mac, md, &mdlen, sizeof(md)) ||
+	    mdlen < REDACT_FP_HEX / 2) {
+		/* libcrypto failed: never fall back to the clear value or a plain digest */
 		memset(out, '0', REDACT_FP_HEX);
 		out[REDACT_FP_HEX] = 0;
 		return;

@@ -16,6 +16,7 @@
 #include "replay.h"
 #include "sink_jsonl.h"
 #include "tollgate_abi.h"
+#include "util.h"
 
 #define NS 1000000000ULL
 
@@ -125,7 +126,7 @@ int replay_parse_line(const char *line, size_t len, struct tg_obs *o, void **hol
 	if (get_str(&r, "comm", &s))
 		goto bad;
 	if (s)
-		snprintf(o->comm, sizeof(o->comm), "%s", s);
+		name_sanitize(o->comm, sizeof(o->comm), s, strlen(s));
 
 	/* destination */
 	if (get_str(&r, "daddr", &s))

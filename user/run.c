@@ -425,7 +425,7 @@ static void report_udp(struct run *r)
 		o.cgroup = cg_path(r, key.cgroup_id);
 		o.pid = v.pid;
 		o.tid = v.tid;
-		memcpy(o.comm, v.comm, TG_COMM_LEN);
+		name_sanitize(o.comm, sizeof(o.comm), v.comm, TG_COMM_LEN);
 		o.has_addr = 1;
 		o.family = key.addr.family;
 		memcpy(o.daddr, key.addr.daddr, 16);
@@ -559,15 +559,26 @@ static void status_prog(void *ctx, const char *name, uint64_t cnt, uint64_t ns)
 					     cnt ? (double)ns / (double)cnt : 0.0));
 }
 
+/* @s as printable UTF-8 in @buf (name_sanitize): json_pack refuses invalid UTF-8, which
+ * would drop a whole row of top or status. NULL stays NULL. */
+static const char *json_safe(char *buf, size_t n, const char *s)
+{
+	if (!s)
+		return NULL;
+	name_sanitize(buf, n, s, strlen(s));
+	return buf;
+}
+
 static void status_verdict(void *ctx, const char *cgroup, const char *action, const char *rule,
 			   uint64_t expires)
 {
-	char ts[40] = "never";
+	char ts[40] = "never", cg[PATH_MAX], rl[256];
 
 	if (expires)
 		rfc3339_us(expires, ts, sizeof(ts));
-	json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:s}", "cgroup", cgroup, "action",
-					     action, "rule", rule, "expires", ts));
+	json_array_append_new(ctx, json_pack("{s:s, s:s, s:s, s:s}", "cgroup",
+					     json_safe(cg, sizeof(cg), cgroup), "action", action,
+					     "rule", json_safe(rl, sizeof(rl), rule), "expires", ts));
 }
 
 static int bpf_stats_on(void)
@@ -684,15 +695,18 @@ static json_t *ctl_top(struct run *r)
 
 	for (int i = 0; i < n; i++) {
 		struct verdict_lookup vl = {rows[i].cgroup, NULL};
+		char cg[PATH_MAX], ep[512]; /* comm is made printable where it enters (flow.c) */
 		if (r->enf)
 			enforcer_foreach(r->enf, find_verdict, &vl);
 		json_array_append_new(
 			arr, json_pack("{s:s, s:I, s:s?, s:f, s:f, s:I, s:s?, s:I, s:I, s:s?}", "cgroup",
-				       rows[i].cgroup, "cgroup_id", (json_int_t)rows[i].cgroup_id, "comm",
-				       rows[i].comm[0] ? rows[i].comm : NULL, "req_s", rows[i].req_s,
-				       "r429_s", rows[i].r429_s, "open_conns",
+				       json_safe(cg, sizeof(cg), rows[i].cgroup), "cgroup_id",
+				       (json_int_t)rows[i].cgroup_id, "comm",
+				       rows[i].comm[0] ? rows[i].comm : NULL,
+				       "req_s", rows[i].req_s, "r429_s", rows[i].r429_s, "open_conns",
 				       (json_int_t)rows[i].open_conns, "top_endpoint",
-				       rows[i].top_endpoint, "alerts", (json_int_t)rows[i].alerts,
+				       json_safe(ep, sizeof(ep), rows[i].top_endpoint), "alerts",
+				       (json_int_t)rows[i].alerts,
 				       "requests", (json_int_t)rows[i].requests, "verdict", vl.action));
 	}
 	return json_pack("{s:b, s:o}", "ok", 1, "rows", arr);

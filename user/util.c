@@ -2,9 +2,36 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
+#include "jsonw.h"
 #include "util.h"
+
+size_t name_sanitize(char *out, size_t outlen, const char *src, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	while (i < n && p[i] && o + 1 < outlen) {
+		unsigned char c = p[i];
+		size_t ul = c >= 0x80 ? jw_utf8_len(p + i, n - i) : 1;
+
+		if (ul == 0 || c < 0x20 || c == 0x7f || (c == 0xc2 && p[i + 1] < 0xa0)) {
+			out[o++] = '?'; /* an invalid byte, or a C0, DEL or C1 (U+0080..U+009F) */
+			i += ul ? ul : 1;
+			continue;
+		}
+		if (o + ul + 1 > outlen)
+			break; /* the character does not fit whole */
+		memmove(out + o, p + i, ul);
+		o += ul;
+		i += ul;
+	}
+	if (outlen)
+		out[o] = 0;
+	return o;
+}
 
 int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {

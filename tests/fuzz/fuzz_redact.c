@@ -21,7 +21,7 @@ static void check_fp(const char *fp)
 }
 
 /* With an output large enough not to be cut: parameters map one to one, separators are
- * kept, and every secret parameter with a value reads name=REDACTED. */
+ * kept, and every parameter with a value secret by name or by shape reads name=REDACTED. */
 static void check_full(const char *q, size_t qn)
 {
 	size_t cap = 8 * qn + 16, i = 0, o = 0;
@@ -40,7 +40,9 @@ static void check_full(const char *q, size_t qn)
 		size_t eq = i;
 		while (eq < pe && q[eq] != '=')
 			eq++;
-		if (eq < pe && pe - eq > 1 && redact_param_is_secret(q + i, eq - i)) {
+		if (eq < pe && pe - eq > 1 &&
+		    (redact_param_is_secret(q + i, eq - i) ||
+		     redact_value_is_secret(q + eq + 1, pe - eq - 1))) {
 			FUZZ_CHECK(oe - o == eq - i + 1 + strlen(REDACTED));
 			FUZZ_CHECK(memcmp(out + o, q + i, eq - i + 1) == 0);
 			FUZZ_CHECK(memcmp(out + o + (eq - i + 1), REDACTED, strlen(REDACTED)) == 0);
@@ -78,6 +80,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(fuzz_within(secret.p, secret.n, q, n) && secret.n > 0);
 	check_full(q, n);
 	(void)redact_param_is_secret(q, n);
+	(void)redact_value_is_secret(q, n);
 	(void)redact_header_rank(q, n);
 
 	/* the same bytes as a request head: its credential headers and query */

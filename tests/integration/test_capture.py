@@ -154,7 +154,24 @@ class CaptureTest(unittest.TestCase):
         req = self.tg.wait_for(lambda e: e["event"] == "http_request" and e.get("path") == path,
                                what="secret request")[0]
         self.assertEqual(req["query"], "api_key=REDACTED&page=3")
-        self.assertEqual(req["auth_fp"], hashlib.sha256(token.encode()).hexdigest()[:12])
+        # auth_fp is keyed per run (HMAC-SHA-256): 12 hex digits, not the plain SHA-256 of
+        # the credential, the same for the same credential in any carrier within the run,
+        # different for another credential
+        fp = req["auth_fp"]
+        self.assertRegex(fp, r"\A[0-9a-f]{12}\Z")
+        self.assertNotEqual(fp, hashlib.sha256(token.encode()).hexdigest()[:12])
+        for p2, hdrs in (("/capture/secret2", {"X-Api-Key": token}),
+                         ("/capture/secret3", {"Authorization": f"Bearer {key}"})):
+            self.cg.run(tls_client_argv("curl", f"https://127.0.0.1:{self.nginx.tls_port}{p2}",
+                                        hdrs))
+        fp2 = self.tg.wait_for(lambda e: e["event"] == "http_request" and
+                               e.get("path") == "/capture/secret2", what="same token")[0]["auth_fp"]
+        fp3 = self.tg.wait_for(lambda e: e["event"] == "http_request" and
+                               e.get("path") == "/capture/secret3", what="other token")[0]["auth_fp"]
+        self.assertEqual(fp2, fp)
+        self.assertRegex(fp3, r"\A[0-9a-f]{12}\Z")
+        self.assertNotEqual(fp3, fp)
+        self.assertNotEqual(fp3, hashlib.sha256(key.encode()).hexdigest()[:12])
         with open(self.tg.out) as f:
             raw = f.read()
         self.assertNotIn(token, raw)

@@ -32,6 +32,23 @@ while time.time() < end:
     time.sleep(0.01)
 """
 
+# A client that names itself with an escape sequence and a byte that is not UTF-8
+# (PR_SET_NAME takes any bytes), then makes one plaintext request.
+EVIL_COMM = b"\x1b[31m\xff"
+EVIL_CLIENT = """
+import ctypes, http.client, sys
+ctypes.CDLL(None, use_errno=True).prctl(15, b'\\x1b[31m\\xff', 0, 0, 0)  # PR_SET_NAME
+assert open('/proc/self/comm', 'rb').read() == b'\\x1b[31m\\xff\\n'
+c = http.client.HTTPConnection('127.0.0.1', int(sys.argv[1]), timeout=5)
+c.request('GET', '/comm/evil'); c.getresponse().read()
+"""
+# One sample line of the text exposition format 0.0.4: name, optional labels whose values
+# are closed and escaped, one value, nothing else.
+SAMPLE = re.compile(r'[a-zA-Z_:][a-zA-Z0-9_:]*'
+                    r'(\{[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*"'
+                    r'(?:,[a-zA-Z_]\w*="(?:[^"\\\n]|\\[\\"n])*")*\})?'
+                    r' [-+]?(?:[0-9.eE+-]+|Inf|NaN)')
+
 
 def get_json(url):
     with urllib.request.urlopen(url, timeout=5) as r:
@@ -100,6 +117,39 @@ class MetricsTest(unittest.TestCase):
         with self.assertRaises(urllib.error.HTTPError) as cm:
             urllib.request.urlopen(f"http://127.0.0.1:{self.port}/other", timeout=5)
         self.assertEqual(cm.exception.code, 404)
+
+    def test_hostile_comm(self):
+        self.cg.run(["python3", "-c", EVIL_CLIENT, str(self.nginx.http_port)])
+        ev = self.tg.wait_for(lambda e: e["event"] == "http_response" and
+                              e.get("path") == "/comm/evil", what="response")[0]
+        self.assertEqual(ev["comm"], "?[31m?")
+        # the whole scrape is UTF-8 and every sample line is well-formed exposition
+        deadline = time.time() + 5
+        line = None
+        while time.time() < deadline and not line:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics",
+                                        timeout=5) as r:
+                raw = r.read()
+            body = raw.decode("utf-8")  # strict: Prometheus refuses the scrape otherwise
+            for l in body.splitlines():
+                if not l.startswith("#"):
+                    self.assertRegex(l, r"\A" + SAMPLE.pattern + r"\Z")
+                if l.startswith("mcp_agent_api_requests_total{") and "/comm/evil" in l:
+                    line = l
+            time.sleep(0.2)
+        self.assertIsNotNone(line)
+        self.assertNotIn(b"\x1b", raw)
+        self.assertEqual(dict(re.findall(r'(\w+)="([^"]*)"', line))["tool_name"], "?[31m?")
+        p = subprocess.run(["promtool", "check", "metrics"], input=raw, capture_output=True)
+        self.assertNotIn(b"error while linting", p.stdout + p.stderr)
+        self.assertNotIn(b"parse", (p.stdout + p.stderr).lower())
+        # top shows the row, with the name printable and no escape reaching the terminal
+        top = subprocess.run([TOLLGATE, "top", "--control", self.ctl, "--once"],
+                             capture_output=True, check=True)
+        rows = [l for l in top.stdout.split(b"\n") if l.startswith(self.cg.rel.encode() + b" ")]
+        self.assertEqual(len(rows), 1, top.stdout)
+        self.assertNotIn(b"\x1b", top.stdout)
+        self.assertNotIn(EVIL_COMM, top.stdout)
 
     def test_request_counter_labels(self):
         pid, _, _ = self.cg.run(tls_client_argv(

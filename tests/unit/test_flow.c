@@ -9,7 +9,7 @@
  * bind record or until FLOW_BIND_WAIT_NS, responses finished by Content-Length, by the next
  * request, by close, by flow_tick and by flow_drain, pipelined requests and responses
  * paired in order, 100-continue skipped, HEAD/204 without a body, the HTTP/2 preface,
- * redaction and auth_fp, orphan responses, bad heads, truncated request lines, and
+ * comm made printable UTF-8, redaction and auth_fp, orphan responses, bad heads, truncated request lines, and
  * eviction when max_conns is reached.
  */
 #include <stdio.h>
@@ -21,12 +21,22 @@
 #include "decode.h"
 #include "flow.h"
 #include "http_classify.h"
+#include "redact.h"
 
 #define MS 1000000ULL
 #define SEC 1000000000ULL
 #define CLOCK_OFF 1700000000000000000LL /* realtime - monotonic */
 #define CG_AGENTS 7
-#define FP_ABC "ba7816bf8f01" /* SHA-256("abc"), first 12 hex digits */
+#define FP_ABC fp_abc() /* the keyed fingerprint of "abc" in this process */
+
+static const char *fp_abc(void)
+{
+	static char fp[REDACT_FP_HEX + 1];
+
+	redact_fingerprint("abc", 3, fp);
+	assert_string_not_equal(fp, "ba7816bf8f01"); /* SHA-256("abc"): unkeyed */
+	return fp;
+}
 
 /* ---- observations, copied out of the callback ---- */
 
@@ -420,6 +430,23 @@ static void test_comm_full_length(void **state)
 		assert_int_equal(seen[i].o.comm[TG_COMM_LEN], 0);
 		assert_string_equal(seen[i].o.comm, "0123456789abcdef");
 	}
+	done(f);
+}
+
+static void test_comm_sanitized(void **state)
+{
+	/* a process names itself with an escape sequence and invalid UTF-8: every observation
+	 * (connect, close, request) carries the printable form */
+	static const struct who evil = {400, 401, "\x1b[31m\xff\xc3\xa9", CG_AGENTS};
+	struct flow *f = new_flow(0);
+
+	(void)state;
+	connect_rec(f, 1 * SEC, &evil, 0x4242424242424242ULL, SERVER);
+	close_rec(f, 2 * SEC, &evil, 0x4242424242424242ULL);
+	out(f, 3 * SEC, &evil, 5, "GET / HTTP/1.1\r\n\r\n");
+	assert_int_equal(nseen, 3);
+	for (int i = 0; i < nseen; i++)
+		assert_string_equal(seen[i].o.comm, "?[31m?\xc3\xa9");
 	done(f);
 }
 
@@ -901,6 +928,7 @@ int main(void)
 		T(test_post_bytes_and_retry_after),
 		T(test_pid_fallback),
 		T(test_comm_full_length),
+		T(test_comm_sanitized),
 		T(test_tls_bind),
 		T(test_tls_release_due),
 		T(test_response_content_length),

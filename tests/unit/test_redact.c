@@ -2,25 +2,45 @@
 /*
  * test_redact.c - user/redact.c: secret query parameters replaced by REDACTED ('&' and ';'
  * separators, empty and missing values, a too small output buffer, the first secret
- * returned), which parameter and header names are secrets, the SHA-256 fingerprint
- * (checked against published FIPS 180-2 test vectors, not against libcrypto), and the
- * order in which redact_auth_fp prefers credential carriers.
+ * returned), which parameter names and which values (by shape: token prefixes, long
+ * base64 or hex) are secrets, header names, the keyed fingerprint (HMAC-SHA-256 under a
+ * per-process key: stable within a process, never the plain SHA-256 of the FIPS 180-2 test
+ * vectors, different in another process), and the order in which redact_auth_fp prefers
+ * credential carriers.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "unit.h"
 
 #include "redact.h"
 
-/* SHA-256 test vectors (FIPS 180-2 appendix B and common published ones), first 12 hex */
-#define FP_ABC "ba7816bf8f01"      /* "abc" */
-#define FP_EMPTY "e3b0c44298fc"    /* "" */
-#define FP_MD "f7846f55cf23"       /* "message digest" */
-#define FP_448 "248d6a61d206"      /* "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq" */
-#define FP_FOX "d7a8fbb307d7"      /* "The quick brown fox jumps over the lazy dog" */
+/* SHA-256 test vectors (FIPS 180-2 appendix B and common published ones), first 12 hex:
+ * what an unkeyed fingerprint would be, and auth_fp must not be */
+#define SHA_ABC "ba7816bf8f01"      /* "abc" */
+#define SHA_EMPTY "e3b0c44298fc"    /* "" */
+#define SHA_MD "f7846f55cf23"       /* "message digest" */
+#define SHA_448 "248d6a61d206"      /* "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq" */
+#define SHA_FOX "d7a8fbb307d7"      /* "The quick brown fox jumps over the lazy dog" */
+/* The keyed fingerprints of this process (the key is random per process) */
+#define FP_ABC fp_of("abc")
+#define FP_MD fp_of("message digest")
+#define FP_448 fp_of(S_448)
+#define FP_FOX fp_of(S_FOX)
 #define S_448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 #define S_FOX "The quick brown fox jumps over the lazy dog"
+
+/* redact_fingerprint of the string @s, in one of 4 rotating buffers. */
+static const char *fp_of(const char *s)
+{
+	static char bufs[4][REDACT_FP_HEX + 1];
+	static unsigned next;
+	char *b = bufs[next++ % 4];
+
+	redact_fingerprint(s, strlen(s), b);
+	return b;
+}
 
 /* redact_query into an exactly @outlen-byte heap buffer (ASan catches any overrun). */
 static size_t rq(const char *q, size_t outlen, char *copy, size_t copylen,
@@ -167,10 +187,14 @@ static void test_param_names(void **state)
 		"client_secret", "password", "passwd", "pwd", "pass", "access_token",
 		"refresh_token", "id_token", "api_key", "apikey", "api-key", "ApiKey", "auth",
 		"session", "sid", "code", "jwt", "credential", "credentials",
-		"X-Amz-Credential", "subscription-key", "privatekey", NULL};
+		"X-Amz-Credential", "subscription-key", "privatekey", "authorization",
+		"Authorization", "session_id", "SESSION_ID", "sessionid", "SessionId", "passphrase",
+		"PassPhrase", "client_assertion", "Client_Assertion", "code_verifier",
+		"CODE_VERIFIER", "SAMLResponse", "samlresponse", "bearer", "Bearer", NULL};
 	static const char *const plain[] = {
 		"a", "page", "limit", "model", "q", "keyboard", "keys", "author", "authority",
-		"passenger", "signal", "sign", "sessions", "codec", "ke", "", NULL};
+		"passenger", "signal", "sign", "sessions", "codec", "ke", "", "authorized",
+		"session_ids_count", "assertion_mode", "verifier", "bearers", NULL};
 
 	(void)state;
 	for (int i = 0; secret[i]; i++)
@@ -184,6 +208,54 @@ static void test_param_names(void **state)
 	/* the length bounds the name: "keyboard" cut to "key" is a secret */
 	assert_true(redact_param_is_secret("keyboard", 3));
 	assert_false(redact_param_is_secret("key", 0));
+}
+
+static int value_secret(const char *v)
+{
+	return redact_value_is_secret(v, strlen(v));
+}
+
+static void test_value_shapes(void **state)
+{
+	static const char *const secret[] = {
+		"sk-proj-abcdefghijklmnop", "sk-ant-api03-xxxxxxxxxxxx",
+		"ghp_16C7e42F292c6912E7710c838347Ae178B4a", "gho_aaaaaaaaaaaaaaaaaaaaaaaa",
+		"github_pat_11ABCDEFG0123456789_abcdef", "xoxb-1234-5678-abcdefghij",
+		"xoxp-1234-5678-abcdefghij",
+		"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl", /* JWT */
+		"AKIAIOSFODNN7EXAMPLE",
+		/* high-entropy base64 (also percent-encoded, also with '/') and long hex */
+		"dGhpc0lzQVNlY3JldDEyMw", "dGhpc0lz%2BQVNlY3JldDEyMw%3D%3D", "aB3dE/fG7hIj+kL9mN0p",
+		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+		"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+		"abcdefghij0123456789abcd", NULL};
+	static const char *const plain[] = {
+		"3", "gpt-4", "sk-SK", "en-US", "eyJ", "AKIA", "2026-11-21T10:00:00Z", "ascending",
+		"hello+world", "/api/customers/42", "deadbeefdeadbeef", /* hex, but short */
+		"some_long_snake_case_value", "application%2Fjson", "created_at.desc", "", NULL};
+
+	(void)state;
+	for (int i = 0; secret[i]; i++)
+		if (!value_secret(secret[i]))
+			fail_msg("\"%s\" should be a secret value", secret[i]);
+	for (int i = 0; plain[i]; i++)
+		if (value_secret(plain[i]))
+			fail_msg("\"%s\" should not be a secret value", plain[i]);
+
+	/* in a query: redacted whatever the parameter's name, and the first one found is the
+	 * secret the fingerprint uses */
+	char out[256];
+	struct http_span sec;
+	rq("model=gpt-4&state=ghp_16C7e42F292c6912E7710c838347Ae178B4a&page=2", sizeof(out),
+	   out, sizeof(out), &sec);
+	assert_string_equal(out, "model=gpt-4&state=REDACTED&page=2");
+	assert_span_equal(sec, "ghp_16C7e42F292c6912E7710c838347Ae178B4a");
+	rq("x=AKIAIOSFODNN7EXAMPLE&id_token=abc&lang=sk-SK", sizeof(out), out, sizeof(out), &sec);
+	assert_string_equal(out, "x=REDACTED&id_token=REDACTED&lang=sk-SK");
+	assert_span_equal(sec, "AKIAIOSFODNN7EXAMPLE");
+	rq("SAMLResponse=PHNhbWw%2B&Authorization=Basic%20YQ&bearer=t", sizeof(out), out,
+	   sizeof(out), NULL);
+	assert_string_equal(out, "SAMLResponse=REDACTED&Authorization=REDACTED&bearer=REDACTED");
 }
 
 static int rank(const char *name)
@@ -222,26 +294,51 @@ static void test_header_rank(void **state)
 	assert_int_equal(redact_header_rank("Cookie-Monster", 6), 5);
 }
 
+/* This test binary run as "--fp": prints the fingerprint of "abc" in a fresh process. */
+static void fp_other_process(char out[REDACT_FP_HEX + 1])
+{
+	char cmd[64];
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "/proc/%d/exe --fp", (int)getpid());
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	assert_non_null(fgets(out, REDACT_FP_HEX + 1, p));
+	assert_int_equal(pclose(p), 0);
+	assert_int_equal(strlen(out), REDACT_FP_HEX);
+}
+
 static void test_fingerprint(void **state)
 {
-	char fp[REDACT_FP_HEX + 1];
+	static const char *const in[] = {"abc", "", "message digest", S_448, S_FOX};
+	static const char *const sha[] = {SHA_ABC, SHA_EMPTY, SHA_MD, SHA_448, SHA_FOX};
+	char fp[REDACT_FP_HEX + 1], again[REDACT_FP_HEX + 1], other[REDACT_FP_HEX + 1];
 
 	(void)state;
-	memset(fp, 'X', sizeof(fp));
-	redact_fingerprint("abc", 3, fp);
-	assert_string_equal(fp, FP_ABC);
-	assert_int_equal(fp[REDACT_FP_HEX], 0);
-	redact_fingerprint("", 0, fp);
-	assert_string_equal(fp, FP_EMPTY);
-	redact_fingerprint("message digest", 14, fp);
-	assert_string_equal(fp, FP_MD);
-	redact_fingerprint(S_448, strlen(S_448), fp);
-	assert_string_equal(fp, FP_448);
-	redact_fingerprint(S_FOX, strlen(S_FOX), fp);
-	assert_string_equal(fp, FP_FOX);
+	assert_int_equal(redact_init(), 0);
+	assert_int_equal(redact_init(), 0); /* idempotent: the same key */
+	for (int i = 0; i < 5; i++) {
+		memset(fp, 'X', sizeof(fp));
+		redact_fingerprint(in[i], strlen(in[i]), fp);
+		assert_int_equal(fp[REDACT_FP_HEX], 0);
+		for (int k = 0; k < REDACT_FP_HEX; k++)
+			assert_true((fp[k] >= '0' && fp[k] <= '9') || (fp[k] >= 'a' && fp[k] <= 'f'));
+		/* keyed: not the plain SHA-256 prefix a dictionary attack could match */
+		assert_string_not_equal(fp, sha[i]);
+		assert_string_not_equal(fp, "000000000000");
+		/* stable within the process: correlates requests of one run */
+		redact_fingerprint(in[i], strlen(in[i]), again);
+		assert_string_equal(fp, again);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(fp, fp_of(in[j]));
+	}
 	/* the length counts, not a NUL */
 	redact_fingerprint("abcdef", 3, fp);
 	assert_string_equal(fp, FP_ABC);
+	/* another process has another key */
+	fp_other_process(other);
+	assert_string_not_equal(other, FP_ABC);
+	assert_string_not_equal(other, SHA_ABC);
 }
 
 /* Parse a request head (must be COMPLETE) and fingerprint it, with the query's secret. */
@@ -324,14 +421,19 @@ static void test_auth_fp_details(void **state)
 	assert_int_equal(fp[REDACT_FP_HEX], 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--fp")) {
+		printf("%s\n", fp_of("abc"));
+		return 0;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_query_basic),
 		cmocka_unit_test(test_query_separators),
 		cmocka_unit_test(test_query_empty_and_valueless),
 		cmocka_unit_test(test_query_small_buffer),
 		cmocka_unit_test(test_param_names),
+		cmocka_unit_test(test_value_shapes),
 		cmocka_unit_test(test_header_rank),
 		cmocka_unit_test(test_fingerprint),
 		cmocka_unit_test(test_auth_fp_order),
