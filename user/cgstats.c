@@ -67,8 +67,10 @@ static struct cg *get(struct cgstats *s, uint64_t id, const char *path)
 
 	HASH_FIND(hh, s->by_id, &id, sizeof(id), c);
 	if (c) {
-		HASH_DEL(s->by_id, c); /* most recently used goes last */
-		HASH_ADD(hh, s->by_id, id, sizeof(c->id), c);
+		if (c->hh.next) { /* most recently used goes last (a flood: it already is) */
+			HASH_DEL(s->by_id, c);
+			HASH_ADD(hh, s->by_id, id, sizeof(c->id), c);
+		}
 		return c;
 	}
 	if (HASH_COUNT(s->by_id) >= CGSTATS_MAX) {
@@ -131,9 +133,10 @@ void cgstats_obs(struct cgstats *s, const struct tg_obs *o)
 	c = get(s, o->cgroup_id, o->cgroup);
 	if (!c)
 		return;
-	if (o->cgroup)
+	/* copied when they change (a rename, another process), not per observation */
+	if (o->cgroup && strncmp(c->path, o->cgroup, sizeof(c->path) - 1))
 		snprintf(c->path, sizeof(c->path), "%s", o->cgroup);
-	if (o->comm[0])
+	if (o->comm[0] && strncmp(c->comm, o->comm, sizeof(c->comm) - 1))
 		snprintf(c->comm, sizeof(c->comm), "%s", o->comm);
 	decay(c, sec);
 	switch (o->type) {

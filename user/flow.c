@@ -252,8 +252,10 @@ static void conn_free(struct flow *f, struct conn *c)
 static void conn_touch(struct flow *f, struct conn *c, uint64_t ts)
 {
 	c->last_ts = ts;
-	HASH_DEL(f->conns, c);
-	HASH_ADD(hh, f->conns, key, sizeof(c->key), c);
+	if (c->hh.next) { /* to the end of the LRU order, unless it is there already */
+		HASH_DEL(f->conns, c);
+		HASH_ADD(hh, f->conns, key, sizeof(c->key), c);
+	}
 }
 
 static struct conn *conn_new(struct flow *f, const struct conn_key *k, const struct tg_hdr *h)
