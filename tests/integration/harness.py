@@ -221,8 +221,9 @@ http {{
         wait_port(self.tls_port)
         wait_port(self.http_port)
 
-    def log(self):
-        """Access log lines as (epoch seconds, request line, status)."""
+    def _log_lines(self):
+        """Access log lines as (epoch seconds at completion, request line, fields after
+        it: status, bytes, $request_time)."""
         out = []
         if not os.path.exists(self.access_log):
             return out
@@ -230,17 +231,18 @@ http {{
             for line in f:
                 ts, _addr, rest = line.split(" ", 2)
                 req = rest[rest.index('"') + 1:rest.rindex('"')]
-                status = int(rest[rest.rindex('"') + 1:].split()[0])
-                out.append((float(ts), req, status))
+                out.append((float(ts), req, rest[rest.rindex('"') + 1:].split()))
         return out
+
+    def log(self):
+        """Access log lines as (epoch seconds, request line, status)."""
+        return [(ts, req, int(f[0])) for ts, req, f in self._log_lines()]
 
     def log_started(self):
         """Access log lines as (epoch seconds the request started, request line, status):
         $msec is when the response completed, $request_time how long the request took
         from its first byte read."""
-        out = []
-        if not os.path.exists(self.access_log):
-            return out
+        return [(ts - float(f[2]), req, int(f[0])) for ts, req, f in self._log_lines()]
         with open(self.access_log) as f:
             for line in f:
                 ts, _addr, rest = line.split(" ", 2)

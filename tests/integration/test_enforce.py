@@ -84,6 +84,18 @@ class EnforceBase(unittest.TestCase):
         return tg.wait_for(lambda e: e["event"] == "action" and e.get("action") == name,
                            timeout=timeout, what=f"{name} action")[0]
 
+    def wait_thawed(self, cg, timeout=10):
+        """cgroup.events of @cg says frozen 0 within @timeout s."""
+        events = os.path.join(cg.path, "cgroup.events")
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with open(events) as f:
+                if "frozen 0" in f.read():
+                    return
+            time.sleep(0.1)
+        with open(events) as f:
+            self.assertIn("frozen 0", f.read())
+
 
 def parse_ts(ts):
     from datetime import datetime
@@ -233,14 +245,7 @@ actions:
             fl = self.flood(cg, 30, "keepalive", "freeze-kill")
             self.action(tg, "freeze")
             tg.stop(signal.SIGKILL)
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                with open(os.path.join(cg.path, "cgroup.events")) as f:
-                    if "frozen 0" in f.read():
-                        break
-                time.sleep(0.1)
-            with open(os.path.join(cg.path, "cgroup.events")) as f:
-                self.assertIn("frozen 0", f.read())
+            self.wait_thawed(cg)
             fl.kill()
             fl.wait()
         finally:
@@ -273,14 +278,7 @@ actions:
                    for fd in os.listdir(f"/proc/{guards[0]}/fd")}
             self.assertTrue(all(t.startswith("socket:") or t == "/dev/null" for t in fds), fds)
             tg.stop(signal.SIGKILL)
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                with open(os.path.join(cg.path, "cgroup.events")) as f:
-                    if "frozen 0" in f.read():
-                        break
-                time.sleep(0.1)
-            with open(os.path.join(cg.path, "cgroup.events")) as f:
-                self.assertIn("frozen 0", f.read())
+            self.wait_thawed(cg)
             fl.kill()
             fl.wait()
         finally:
