@@ -421,6 +421,31 @@ static void test_auth_fp_details(void **state)
 	assert_int_equal(fp[REDACT_FP_HEX], 0);
 }
 
+/* The fingerprint cache (256 slots) changes nothing: 4,000 distinct credentials, many
+ * sharing a slot, give the same fingerprints fresh, again in reverse order (each evicting
+ * others), and all distinct. */
+static void test_fingerprint_cache(void **state)
+{
+	enum { N = 4000 };
+	static char fp[N][REDACT_FP_HEX + 1];
+	char cred[32], again[REDACT_FP_HEX + 1];
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		int n = snprintf(cred, sizeof(cred), "sk-test-%d", i);
+		redact_fingerprint(cred, (size_t)n, fp[i]);
+	}
+	for (int i = N - 1; i >= 0; i--) {
+		int n = snprintf(cred, sizeof(cred), "sk-test-%d", i);
+		redact_fingerprint(cred, (size_t)n, again);
+		assert_string_equal(again, fp[i]);
+		redact_fingerprint(cred, (size_t)n, again); /* now from the cache */
+		assert_string_equal(again, fp[i]);
+	}
+	for (int i = 1; i < N; i++)
+		assert_string_not_equal(fp[i], fp[i - 1]);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "--fp")) {
@@ -436,6 +461,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_value_shapes),
 		cmocka_unit_test(test_header_rank),
 		cmocka_unit_test(test_fingerprint),
+		cmocka_unit_test(test_fingerprint_cache),
 		cmocka_unit_test(test_auth_fp_order),
 		cmocka_unit_test(test_auth_fp_details),
 	};
