@@ -92,6 +92,10 @@ static int perf_link(struct bpf_program *prog, int ret, const char *path,
 static void report(const char *what, const char *path, int pid, int err,
 		   unsigned long long *errors)
 {
+	if (pid > 0 && err == -ESRCH) { /* it exited first: nothing left to probe */
+		tg_debug("attach %s to %s (pid %d): the process has exited", what, path, pid);
+		return;
+	}
 	(*errors)++;
 	tg_warn("attach %s to %s (%s%d): %s", what, path, pid > 0 ? "pid " : "all processes ",
 		pid > 0 ? pid : 0, strerror(-err));

@@ -32,7 +32,8 @@ int uprobe_multi_attach_type(void);
  * ulink_attach - attach every site of @plan in the file at @path.
  * @pid: the process to probe, or 0 for every process.
  * Stores the link fds in @fds (room for @max) and returns how many; failures are logged
- * with the site, the file and the pid, and counted in *@errors.
+ * with the site, the file and the pid, and counted in *@errors, except ESRCH for a @pid
+ * that has exited meanwhile (a short-lived process: nothing to probe, nothing lost).
  */
 int ulink_attach(const struct uprobe_progs *p, const char *path, const struct probe_plan *plan,
 		 int pid, int *fds, int max, unsigned long long *errors);
