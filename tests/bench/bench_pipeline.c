@@ -8,8 +8,8 @@
  * 1. Pipeline: ring-buffer records -> tg_decode -> flow_record (connections, HTTP/1
  *    parsing, request/response pairing, redaction) -> observations -> JSON lines
  *    (jsonl_obs into memory, no write(2)). Stages are measured cumulatively: decode,
- *    decode+flow, decode+flow+JSON. The detector stage (issue 3) is not built yet: it
- *    plugs in at detect_stage() below and is then measured as a fourth row.
+ *    decode+flow, decode+flow+JSON, decode+flow+detect+JSON (the twelve detectors under
+ *    the built-in policy, as run.c's on_obs feeds them).
  * 2. Request-line and header parsing: http1_parse_request (user/http1.c) against the
  *    reference parser of Debian's libhttp-parser-dev (nodejs/http-parser 2.9), on the same
  *    request heads; the same for responses.
@@ -39,9 +39,11 @@
 #include <time.h>
 
 #include "decode.h"
+#include "detect.h"
 #include "flow.h"
 #include "http1.h"
 #include "obs.h"
+#include "policy.h"
 #include "sink_jsonl.h"
 #include "tollgate_abi.h"
 #include "util.h"
@@ -381,7 +383,7 @@ enum stage {
 	STAGE_DECODE,  /* tg_decode only */
 	STAGE_FLOW,    /* + flow_record: connections, HTTP parsing, pairing, redaction */
 	STAGE_JSON,    /* + jsonl_obs: the JSON lines sink, into memory */
-	STAGE_DETECT,  /* + detectors (issue 3): see detect_stage() */
+	STAGE_DETECT,  /* + the detectors (detect_obs), built-in policy */
 	STAGE_MAX,
 };
 
@@ -392,24 +394,23 @@ static const char *const stage_name[STAGE_MAX] = {
 	[STAGE_DETECT] = "decode + flow + detect + JSON lines",
 };
 
-/*
- * The detector stage. Issue 3 (SAFE-T2102, SAFE-T1804 detectors) is not merged yet: when it
- * is, feed @o to the detector engine here (as run.c's on_obs does) and set
- * have_detectors to 1; the bench then measures STAGE_DETECT too.
- */
-static const int have_detectors = 0;
+/* The detector stage: the built-in policy, a fresh engine per pass (as a new tollgate). */
+static struct policy *bench_policy;
 
-static void detect_stage(const struct tg_obs *o)
+static void count_alert(void *ctx, const struct tg_alert *a)
 {
-	(void)o;
+	(void)a;
+	(*(uint64_t *)ctx)++;
 }
 
 struct pipe_run {
 	const struct stream *s;
 	int stage;
 	struct jsonl_sink sink;
+	struct detect *det;
 	uint64_t obs;
 	uint64_t errors;
+	uint64_t alerts;
 };
 
 static void pipe_obs(void *ctx, const struct tg_obs *o)
@@ -417,8 +418,8 @@ static void pipe_obs(void *ctx, const struct tg_obs *o)
 	struct pipe_run *p = ctx;
 
 	p->obs++;
-	if (p->stage >= STAGE_DETECT)
-		detect_stage(o);
+	if (p->det)
+		detect_obs(p->det, o);
 	if (p->stage >= STAGE_JSON) {
 		jsonl_obs(&p->sink, o);
 		if (p->sink.w.len > 60000) { /* as if written: keep the buffer warm and small */
@@ -438,6 +439,10 @@ static void pipe_pass(void *arg)
 
 	if (f)
 		flow_set_clock(f, 1700000000LL * 1000000000LL);
+	if (p->stage >= STAGE_DETECT && !(p->det = detect_new(bench_policy, count_alert, &p->alerts))) {
+		fprintf(stderr, "bench-pipeline: detect_new: out of memory\n");
+		exit(1);
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		if (tg_decode(s->buf + s->off[i], s->size[i], &rec)) {
 			p->errors++;
@@ -450,6 +455,8 @@ static void pipe_pass(void *arg)
 		}
 	}
 	flow_free(f);
+	detect_free(p->det);
+	p->det = NULL;
 }
 
 static void bench_pipeline(const struct stream *s)
@@ -462,12 +469,6 @@ static void bench_pipeline(const struct stream *s)
 	       "5-40 requests each)\n", s->n, mb);
 	printf("%-38s %12s %12s %14s\n", "stage", "ns/record", "records/s", "observations/s");
 	for (int st = 0; st < STAGE_MAX; st++) {
-		if (st == STAGE_DETECT && !have_detectors) {
-			printf("%-38s %12s %12s %14s\n", stage_name[st], "-", "-", "-");
-			printf("  (detectors are not built yet (issue 3): this row is measured once they "
-			       "plug in at detect_stage() in tests/bench/bench_pipeline.c)\n");
-			continue;
-		}
 		memset(&p, 0, sizeof(p));
 		p.s = s;
 		p.stage = st;
@@ -478,12 +479,16 @@ static void bench_pipeline(const struct stream *s)
 		struct pipe_run q = p;
 		q.obs = 0;
 		q.errors = 0;
+		q.alerts = 0;
 		pipe_pass(&q);
 		passes = q.obs;
 		printf("%-38s %12.1f %12.0f %14.0f\n", stage_name[st], ns, 1e9 / ns,
 		       st >= STAGE_FLOW ? (double)passes / ((double)s->n * ns) * 1e9 : 0.0);
 		if (q.errors)
 			printf("  warning: %llu records failed to decode\n", (unsigned long long)q.errors);
+		if (st == STAGE_DETECT)
+			printf("  (the detectors raised %llu alerts per pass over the stream)\n",
+			       (unsigned long long)q.alerts);
 		jw_free(&p.sink.w);
 	}
 }
@@ -997,6 +1002,11 @@ int main(int argc, char **argv)
 		}
 	}
 	rng_state = opt_seed;
+	bench_policy = policy_default();
+	if (!bench_policy) {
+		fprintf(stderr, "bench-pipeline: the built-in policy: out of memory\n");
+		return 1;
+	}
 	printf("bench-pipeline: medians of %d repetitions, each >= %.0f ms of thread CPU time\n",
 	       opt_reps, opt_min_ms);
 	build_stream(&s, opt_records);
@@ -1006,5 +1016,6 @@ int main(int argc, char **argv)
 	free(s.buf);
 	free(s.off);
 	free(s.size);
+	policy_free(bench_policy);
 	return 0;
 }
