@@ -152,10 +152,19 @@ class MetricsTest(unittest.TestCase):
         self.assertNotIn(EVIL_COMM, top.stdout)
 
     def test_request_counter_labels(self):
-        pid, _, _ = self.cg.run(tls_client_argv(
-            "curl", f"https://127.0.0.1:{self.nginx.tls_port}/api/users/42"))
-        self.tg.wait_for(lambda e: e["event"] == "http_response" and
-                         e.get("path") == "/api/users/42", what="response")
+        # The labels are under test here, not the race of a fresh process's first request
+        # with its probes (test_capture covers that; README, Known limits): a curl whose
+        # request was not seen is run once more, so the counter below is still exactly 1.
+        for attempt in (1, 2):
+            self.cg.run(tls_client_argv(
+                "curl", f"https://127.0.0.1:{self.nginx.tls_port}/api/users/42"))
+            try:
+                self.tg.wait_for(lambda e: e["event"] == "http_response" and
+                                 e.get("path") == "/api/users/42", what="response")
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
         deadline = time.time() + 5
         line = None
         while time.time() < deadline and not line:
