@@ -67,7 +67,11 @@ echo "measuring $(tollgate_note)"
 
 mkdir "$CG_BASE/client/flood-ka" "$CG_BASE/client/flood-close"
 # with the metrics registry on, as an agent host runs it (its series are per cgroup)
-TG_JSON_TO=/dev/null tg_start soak --cgroup "$CG_BASE/client" --metrics "$(bench_free_port)"
+# its own control socket: `tollgate status` must ask this tollgate, not another one that
+# holds the default path
+CTL="$BENCH_TMP/control.sock"
+TG_JSON_TO=/dev/null tg_start soak --cgroup "$CG_BASE/client" --metrics "$(bench_free_port)" \
+  --control "$CTL"
 
 url="https://127.0.0.1:$TLS_PORT"
 bench_in_cg "$CG_BASE/client/flood-ka" "$CLIENT_CPU" wrk -t1 -c8 -d"${DURATION}s" --timeout 5s \
@@ -133,7 +137,7 @@ if m["type"] in ("hash", "lru_hash", "percpu_hash", "lru_percpu_hash", "lpm_trie
                           "/lru" if m["type"].startswith("lru") else ""))'
     done | sort | tr '\n' ' ')
   # what tollgate itself reports, when it has a status command (its control socket)
-  status=$(timeout 5 "$TOLLGATE" status --json 2>/dev/null | "$PY" -c '
+  status=$(timeout 5 "$TOLLGATE" status --json --control "$CTL" 2>/dev/null | "$PY" -c '
 import json, sys
 d = json.load(sys.stdin)
 out = {k: d[k] for k in ("tracked_cgroups", "tracked_connections", "state_evictions") if k in d}
