@@ -627,7 +627,7 @@ static json_t *ctl_status(struct run *r)
 	if (r->tls) {
 		const struct tls_probe_stats *t = tls_probes_stats(r->tls);
 		json_object_set_new(o, "tls",
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
 					      (json_int_t)t->files, "tls_files", (json_int_t)t->tls_files,
 					      "links", (json_int_t)t->links, "closing",
 					      (json_int_t)t->closing, "attach_errors",
@@ -635,7 +635,8 @@ static json_t *ctl_status(struct run *r)
 					      (json_int_t)t->stepped_sites, "pids", (json_int_t)t->pids,
 					      "reads_swept", (json_int_t)r->tls_reads_swept,
 					      "reads_untracked",
-					      (json_int_t)r->kcnt[TG_CNT_TLS_READS_FULL]));
+					      (json_int_t)r->kcnt[TG_CNT_TLS_READS_FULL],
+					      "rescans_dropped", (json_int_t)t->rescans_dropped));
 	}
 	{
 		const struct detect_stats *ds = detect_stats(r->det);
@@ -1048,9 +1049,11 @@ int cmd_run(int argc, char **argv)
 		struct epoll_event evs[4];
 		int timeout = busy ? RUN_DRAIN_BUSY_MS : RUN_DRAIN_IDLE_MS;
 		uint64_t dl = flow_next_deadline(r->flow);
-		if (dl) {
+		uint64_t tdl = r->tls ? tls_probes_next_due(r->tls) : 0;
+		uint64_t first = dl && tdl ? (dl < tdl ? dl : tdl) : dl ? dl : tdl;
+		if (first) {
 			uint64_t now = now_mono_ns();
-			int until = dl > now ? (int)((dl - now) / 1000000ULL) + 1 : 0;
+			int until = first > now ? (int)((first - now) / 1000000ULL) + 1 : 0;
 			if (until < timeout)
 				timeout = until;
 		}
@@ -1081,6 +1084,8 @@ int cmd_run(int argc, char **argv)
 		busy = ring_buffer__consume(r->rb) > 0;
 		if (dl && now_mono_ns() >= dl)
 			flow_release_due(r->flow, now_mono_ns());
+		if (tdl)
+			tls_probes_run_due(r->tls, now_mono_ns());
 		jsonl_flush(&r->out, now_mono_ns());
 	}
 	/* drain what the kernel still holds, then what is in flight */

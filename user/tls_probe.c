@@ -72,6 +72,7 @@ struct tls_probes {
 	struct tls_probe_stats st;
 	struct sched sched[MAX_SCHEDULED];
 	int nsched;
+	uint64_t next_due;      /* earliest sched[].due, 0 when none */
 	uint64_t next_rescan;
 	uint64_t gen;
 	struct reaper *reaper;
@@ -358,8 +359,13 @@ static void examine_maps(struct tls_probes *t, uint32_t pid, struct pid_ent *p)
 
 static void schedule(struct tls_probes *t, uint32_t pid, uint64_t due)
 {
-	if (t->nsched < MAX_SCHEDULED)
-		t->sched[t->nsched++] = (struct sched){pid, due};
+	if (t->nsched >= MAX_SCHEDULED) {
+		t->st.rescans_dropped++;
+		return;
+	}
+	t->sched[t->nsched++] = (struct sched){pid, due};
+	if (!t->next_due || due < t->next_due)
+		t->next_due = due;
 }
 
 /* ---- scoped mode: the processes of the watched cgroups ---- */
@@ -543,12 +549,22 @@ void tls_probes_exit(struct tls_probes *t, uint32_t pid)
 		pid_drop(t, p);
 }
 
-void tls_probes_tick(struct tls_probes *t, uint64_t now)
+uint64_t tls_probes_next_due(const struct tls_probes *t)
 {
+	return t->next_due;
+}
+
+void tls_probes_run_due(struct tls_probes *t, uint64_t now)
+{
+	uint64_t next = 0;
 	int i = 0;
 
+	if (!t->next_due || now < t->next_due)
+		return;
 	while (i < t->nsched) {
 		if (t->sched[i].due > now) {
+			if (!next || t->sched[i].due < next)
+				next = t->sched[i].due;
 			i++;
 			continue;
 		}
@@ -558,6 +574,12 @@ void tls_probes_tick(struct tls_probes *t, uint64_t now)
 		if (!t->o.scoped || p)
 			examine_maps(t, pid, p);
 	}
+	t->next_due = next;
+}
+
+void tls_probes_tick(struct tls_probes *t, uint64_t now)
+{
+	tls_probes_run_due(t, now);
 	if (now >= t->next_rescan) {
 		if (t->o.scoped) {
 			reconcile_watched(t, now);

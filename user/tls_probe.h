@@ -44,6 +44,7 @@ struct tls_probe_stats {
 	uint64_t attach_errors;  /* failed attachments, ever */
 	uint64_t stepped_sites;  /* planned sites whose instruction is single-stepped */
 	uint64_t pids;           /* scoped: processes with probes */
+	uint64_t rescans_dropped; /* post-exec rescans not scheduled: the queue was full */
 };
 
 struct tls_probes;
@@ -68,8 +69,18 @@ void tls_probes_exec(struct tls_probes *t, uint32_t pid, uint64_t exe_dev, uint6
 /* A watched process ended (TG_EV_EXIT, scoped mode): drop its probes. */
 void tls_probes_exit(struct tls_probes *t, uint32_t pid);
 
-/* Due rescans; scoped mode also reconciles the set of watched processes. */
+/* Due rescans; scoped mode also reconciles the set of watched processes (the 1 s tick). */
 void tls_probes_tick(struct tls_probes *t, uint64_t now_ns);
+
+/*
+ * The post-exec rescans of a process's mappings (150 ms and 1.5 s after its exec, for TLS
+ * libraries loaded from paths nobody examined yet, a container's among them) are due at
+ * their time, not at the next tick: tls_probes_next_due() is the earliest (CLOCK_MONOTONIC
+ * ns, 0: none) for the event loop's timeout, tls_probes_run_due() runs those due at
+ * @now_ns (cheap when none is).
+ */
+uint64_t tls_probes_next_due(const struct tls_probes *t);
+void tls_probes_run_due(struct tls_probes *t, uint64_t now_ns);
 
 const struct tls_probe_stats *tls_probes_stats(const struct tls_probes *t);
 
