@@ -104,6 +104,17 @@ struct flow *flow_new(const struct flow_config *cfg)
 	return f;
 }
 
+void flow_foreach_pending(const struct flow *f, flow_pending_fn fn, void *ctx)
+{
+	struct conn *c, *t;
+
+	HASH_ITER(hh, f->conns, c, t) {
+		uint32_t n = (uint32_t)c->depth + (c->resp_req ? 1 : 0);
+		if (n)
+			fn(ctx, c->cgroup_id, n);
+	}
+}
+
 void flow_set_clock(struct flow *f, int64_t off)
 {
 	f->clock_off = off;

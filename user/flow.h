@@ -82,4 +82,16 @@ void flow_drain(struct flow *f);
 const struct flow_stats *flow_stats(const struct flow *f);
 uint32_t flow_conn_count(const struct flow *f);
 
+/*
+ * flow_foreach_pending - requests in flight: for every connection with requests whose
+ * response has not been seen to its end (queued, held for their socket, or being
+ * answered), call @fn with its cgroup id and their number (>= 1). What the
+ * mcp_agent_concurrent_requests gauge shows, computed when it is read, so a request that
+ * never gets a response stops counting when its connection's state goes: at the socket's
+ * release, or, for a TLS session never bound to its socket, at its idle expiry
+ * (FLOW_CONN_IDLE_NS).
+ */
+typedef void (*flow_pending_fn)(void *ctx, uint64_t cgroup_id, uint32_t n);
+void flow_foreach_pending(const struct flow *f, flow_pending_fn fn, void *ctx);
+
 #endif

@@ -247,6 +247,9 @@ static struct session *session_get(struct metrics *m, uint64_t sid, const char *
 			free(x->agent);
 			x->agent = a;
 		}
+		/* its in-flight gauge exists from its first request on (0 until a scrape
+		 * finds requests in flight: metrics_concurrent_add) */
+		metrics_concurrent_add(m, agent, 0);
 	}
 	return x;
 }
@@ -289,13 +292,6 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 	}
 	snprintf(sid, sizeof(sid), "%" PRIu64, o->cgroup_id);
 	struct session *x = session_get(m, o->cgroup_id, agent_id);
-	n = label(l, sizeof(l), 0, "agent_id", agent_id);
-	if ((s = get(m, F_CONCURRENT, l))) {
-		if (o->type == OBS_REQUEST)
-			s->value++;
-		else if (s->value > 0)
-			s->value--;
-	}
 	if (o->type == OBS_REQUEST) {
 		double usd = m->cost ? m->cost(m->ctx, o->cgroup_id, o->host, o->path) : 0;
 		if (usd > 0) {
@@ -402,6 +398,24 @@ void metrics_forget(struct metrics *m, const uint64_t *ids, size_t n)
 		free(dead[i]);
 	}
 	free(dead);
+}
+
+void metrics_concurrent_reset(struct metrics *m)
+{
+	struct series *s, *t;
+
+	HASH_ITER(hh, m->fams[F_CONCURRENT], s, t)
+		s->value = 0;
+}
+
+void metrics_concurrent_add(struct metrics *m, const char *agent_id, uint32_t n)
+{
+	char l[LABELS_BUF(1)];
+	struct series *s;
+
+	label(l, sizeof(l), 0, "agent_id", agent_id);
+	if ((s = get(m, F_CONCURRENT, l)))
+		s->value += n;
 }
 
 void metrics_alert(struct metrics *m, const struct tg_alert *a)

@@ -74,6 +74,14 @@ char *metrics_render(struct metrics *m, const struct metrics_health *h, size_t *
  * them go stale, as it does for a removed container's series.
  */
 void metrics_forget(struct metrics *m, const uint64_t *ids, size_t n);
+
+/*
+ * mcp_agent_concurrent_requests is set when it is read, from the requests in flight
+ * (flow_foreach_pending): metrics_concurrent_reset() zeroes every agent's gauge, then
+ * metrics_concurrent_add() adds @n requests in flight to @agent_id's.
+ */
+void metrics_concurrent_reset(struct metrics *m);
+void metrics_concurrent_add(struct metrics *m, const char *agent_id, uint32_t n);
 uint64_t metrics_series(const struct metrics *m);
 /* Number of sessions (cgroups) the registry holds. */
 uint64_t metrics_sessions(const struct metrics *m);

@@ -12,6 +12,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -529,9 +530,28 @@ static uint64_t state_evictions(struct run *r)
 	return n;
 }
 
+/* Requests in flight of one cgroup, under the agent_id its other series carry (on_obs). */
+static void add_pending(void *ctx, uint64_t cgroup_id, uint32_t n)
+{
+	struct run *r = ctx;
+	const char *agent = agents_name(r->agents, cgroup_id);
+	char buf[32];
+
+	if (!agent)
+		agent = cg_path(r, cgroup_id);
+	if (!agent) {
+		snprintf(buf, sizeof(buf), "cgroup:%" PRIu64, cgroup_id);
+		agent = buf;
+	}
+	metrics_concurrent_add(r->metrics, agent, n);
+}
+
 static char *render_metrics(void *ctx, size_t *len)
 {
 	struct run *r = ctx;
+
+	metrics_concurrent_reset(r->metrics);
+	flow_foreach_pending(r->flow, add_pending, r);
 	struct metrics_health h = {
 		.ringbuf_drops = r->kcnt[TG_CNT_RINGBUF_DROPS],
 		.probe_attach_errors = r->tls ? tls_probes_stats(r->tls)->attach_errors : 0,

@@ -649,6 +649,48 @@ static void test_response_close_tick_drain(void **state)
 	done(f);
 }
 
+/* flow_foreach_pending summed over connections: cgroup id -> requests in flight. */
+static uint64_t pending_cg;
+static uint32_t pending_n;
+
+static void sum_pending(void *ctx, uint64_t cgroup_id, uint32_t n)
+{
+	(void)ctx;
+	pending_cg = cgroup_id;
+	pending_n += n;
+}
+
+static uint32_t in_flight(struct flow *f)
+{
+	pending_n = 0;
+	flow_foreach_pending(f, sum_pending, NULL);
+	return pending_n;
+}
+
+/* In flight: sent, response not seen to its end; a connection that closes with requests
+ * unanswered takes them with it (the gauge cannot only climb). */
+static void test_in_flight(void **state)
+{
+	const char *rq = "GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n";
+	const char *head = "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab";
+	struct flow *f = new_flow(0);
+
+	(void)state;
+	connect_rec(f, 1 * SEC, &CURL, 1, SERVER);
+	assert_int_equal(in_flight(f), 0);
+	out(f, 2 * SEC, &CURL, 1, rq);
+	out(f, 2 * SEC, &CURL, 1, rq);
+	assert_int_equal(in_flight(f), 2);
+	assert_int_equal(pending_cg, CG_AGENTS);
+	in(f, 3 * SEC, &CURL, 1, head); /* half a body: the first is still being answered */
+	assert_int_equal(in_flight(f), 2);
+	in(f, 3 * SEC, &CURL, 1, "cd");
+	assert_int_equal(in_flight(f), 1);
+	close_rec(f, 4 * SEC, &CURL, 1);
+	assert_int_equal(in_flight(f), 0);
+	done(f);
+}
+
 static void test_pipelined(void **state)
 {
 	const char *ra = "GET /a HTTP/1.1\r\nHost: h.example\r\n\r\n";
@@ -935,6 +977,7 @@ int main(void)
 		T(test_response_next_request),
 		T(test_response_close_tick_drain),
 		T(test_pipelined),
+		T(test_in_flight),
 		T(test_interim_100),
 		T(test_no_body),
 		T(test_h2_preface),

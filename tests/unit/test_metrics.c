@@ -146,6 +146,9 @@ static void feed(struct metrics *m, const char *agent, const char *comm)
 	o.status = 429;
 	o.latency_ms = 12;
 	metrics_obs(m, &o, agent);
+	/* the in-flight gauge, as render_metrics sets it from the flow: one more request */
+	metrics_concurrent_reset(m);
+	metrics_concurrent_add(m, agent, 1);
 }
 
 static void test_long_escaped_agent_id(void **state)
@@ -204,6 +207,7 @@ static void test_invalid_utf8_replaced(void **state)
 			   .path = "/\xe2\x82", .status = 200, .latency_ms = 1,
 			   .retry_after_s = -1};
 	metrics_obs(m, &o, "/agents/\xff\x1b[31m\xc2\x9b\xc3\xa9");
+	metrics_concurrent_add(m, "/agents/\xff\x1b[31m\xc2\x9b\xc3\xa9", 2);
 	assert_int_equal(check_render(m, "/agents/??[31m?\xc3\xa9"), 1 + 1 + 14);
 	metrics_free(m);
 }
@@ -223,6 +227,12 @@ static void test_plain_labels(void **state)
 	assert_non_null(strstr(out, "mcp_agent_api_requests_total{agent_id=\"/agents/a\","
 				    "session_id=\"42\",tool_name=\"curl\","
 				    "endpoint=\"api.example.com/v1/x\",status_code=\"429\"} 1\n"));
+	assert_non_null(strstr(out, "mcp_agent_concurrent_requests{agent_id=\"/agents/a\"} 1\n"));
+	free(out);
+	/* set when read: a reset with nothing in flight reads 0, not the last value */
+	metrics_concurrent_reset(m);
+	out = metrics_render(m, &h, &len);
+	assert_non_null(out);
 	assert_non_null(strstr(out, "mcp_agent_concurrent_requests{agent_id=\"/agents/a\"} 0\n"));
 	free(out);
 	assert_int_equal(check_render(m, "/agents/a"), 17);
