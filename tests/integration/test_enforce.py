@@ -9,6 +9,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import unittest
 
@@ -138,6 +139,10 @@ actions:
             self.assertGreaterEqual(rate_before, 5 * self.LIMIT, f"{mode}: flood too slow")
             # ... and reached the server at no more than 1.1x the limit over 30 s after it
             self.assertLessEqual(len(during), 1.1 * self.LIMIT * 30, f"{mode}: {len(during)}")
+            # the figures README's Enforcement section quotes
+            print(f"\n  throttle {mode}: flood {rate_before:.0f} req/s before the verdict, "
+                  f"{len(during) / 30:.2f} req/s at nginx over the 30 s after it "
+                  f"(limit {self.LIMIT}/s)", file=sys.stderr)
             # and the throttle still let requests through (it is not a block)
             self.assertGreater(len(during), 0.5 * self.LIMIT * 30)
         finally:
