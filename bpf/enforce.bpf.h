@@ -67,7 +67,9 @@ static __always_inline struct tg_verdict *tg_verdict_current(__u64 now)
 	return NULL;
 }
 
-/* The same for the cgroup of an skb's socket. */
+/* The same for the cgroup of an skb's socket. A second loop rather than a shared one: an skb
+ * is often handled in softirq context, where the current task's cgroup is not the
+ * socket's, so the id must come from bpf_skb_ancestor_cgroup_id. */
 static __always_inline struct tg_verdict *tg_verdict_skb(struct __sk_buff *skb, __u64 now)
 {
 	if (!verdict_count)
