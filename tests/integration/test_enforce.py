@@ -85,17 +85,24 @@ class EnforceBase(unittest.TestCase):
         return tg.wait_for(lambda e: e["event"] == "action" and e.get("action") == name,
                            timeout=timeout, what=f"{name} action")[0]
 
-    def wait_thawed(self, cg, timeout=10):
-        """cgroup.events of @cg says frozen 0 within @timeout s."""
+    def wait_frozen(self, cg, frozen=1, timeout=10):
+        """cgroup.events of @cg says frozen @frozen within @timeout s. Freezing is
+        asynchronous (cgroup-v2.rst: "frozen" turns 1 once every task has stopped), so a
+        write of cgroup.freeze is not yet a frozen cgroup."""
         events = os.path.join(cg.path, "cgroup.events")
+        want = f"frozen {frozen}"
         deadline = time.time() + timeout
         while time.time() < deadline:
             with open(events) as f:
-                if "frozen 0" in f.read():
+                if want in f.read():
                     return
-            time.sleep(0.1)
+            time.sleep(0.05)
         with open(events) as f:
-            self.assertIn("frozen 0", f.read())
+            self.assertIn(want, f.read())
+
+    def wait_thawed(self, cg, timeout=10):
+        """cgroup.events of @cg says frozen 0 within @timeout s."""
+        self.wait_frozen(cg, 0, timeout)
 
 
 def parse_ts(ts):
@@ -221,8 +228,7 @@ actions:
             fl = self.flood(cg, 30, "keepalive", "freeze")
             act = self.action(tg, "freeze")
             self.assertEqual(act["result"], "ok")
-            with open(os.path.join(cg.path, "cgroup.events")) as f:
-                self.assertIn("frozen 1", f.read())
+            self.wait_frozen(cg)
             n1 = len(self.served("freeze"))
             time.sleep(1)
             self.assertEqual(len(self.served("freeze")), n1)  # nothing while frozen
@@ -274,8 +280,7 @@ actions:
             act = self.action(tg, "freeze")
             self.assertEqual(act["result"], "ok")
             self.assertEqual(act["rule"], "operator")
-            with open(os.path.join(cg.path, "cgroup.events")) as f:
-                self.assertIn("frozen 1", f.read())
+            self.wait_frozen(cg)
             guards = subprocess.run(["pgrep", "-P", str(tg.proc.pid), "tollgate-guard"],
                                     capture_output=True, text=True).stdout.split()
             self.assertEqual(len(guards), 1)
@@ -308,8 +313,7 @@ actions:
             os.kill(int(guards[0]), signal.SIGKILL)
             tg.stop(signal.SIGKILL)
             time.sleep(0.5)
-            with open(os.path.join(cg.path, "cgroup.events")) as f:
-                self.assertIn("frozen 1", f.read())
+            self.wait_frozen(cg)
             other = Cgroup()
             tg2 = self.start(policy(), [other])
             with open(os.path.join(cg.path, "cgroup.events")) as f:
