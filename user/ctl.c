@@ -100,9 +100,11 @@ static void print_status(json_t *r)
 		printf(" %s=%s", k, json_string_value(v));
 	printf("\n");
 	printf("tls probes: %lld files with a TLS API, %lld links, %lld closing, %lld attach "
-	       "errors, %lld single-stepped sites, %lld processes\n",
+	       "errors, %lld single-stepped sites, %lld processes; %lld files examined, %lld "
+	       "remembered, %lld forgotten\n",
 	       num(tls, "tls_files"), num(tls, "links"), num(tls, "closing"),
-	       num(tls, "attach_errors"), num(tls, "stepped_sites"), num(tls, "pids"));
+	       num(tls, "attach_errors"), num(tls, "stepped_sites"), num(tls, "pids"),
+	       num(tls, "files"), num(tls, "files_cached"), num(tls, "files_forgotten"));
 	printf("records: %lld; ring buffer drops: %lld; malformed: %lld\n", num(r, "records"),
 	       num(r, "drops"), num(r, "malformed"));
 	printf("tracked: %lld cgroups, %lld connections, %lld evictions\n",

@@ -525,6 +525,9 @@ static uint64_t state_evictions(struct run *r)
 	const struct detect_stats *ds = detect_stats(r->det);
 	uint64_t n = fs->conn_evictions + fs->sock_evictions + cgstats_evictions(r->stats);
 
+	if (r->tls)
+		n += tls_probes_stats(r->tls)->files_forgotten;
+
 	for (int t = 0; t < DT_MAX; t++)
 		n += ds->evictions[t];
 	return n;
@@ -647,8 +650,10 @@ static json_t *ctl_status(struct run *r)
 	if (r->tls) {
 		const struct tls_probe_stats *t = tls_probes_stats(r->tls);
 		json_object_set_new(o, "tls",
-				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "files",
-					      (json_int_t)t->files, "tls_files", (json_int_t)t->tls_files,
+				    json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+					      "files", (json_int_t)t->files, "files_cached",
+					      (json_int_t)t->files_cached, "files_forgotten",
+					      (json_int_t)t->files_forgotten, "tls_files", (json_int_t)t->tls_files,
 					      "links", (json_int_t)t->links, "closing",
 					      (json_int_t)t->closing, "attach_errors",
 					      (json_int_t)t->attach_errors, "stepped_sites",

@@ -25,6 +25,11 @@
 #define RESCAN_SCOPED_NS (2ULL * 1000000000ULL)    /* reconcile watched processes */
 #define RESCAN_HOST_NS (30ULL * 1000000000ULL)     /* look for new libraries host-wide */
 #define MAX_SCHEDULED 4096
+/* Files examined and remembered (plan or "no TLS API"). Every new executable and library
+ * a host runs is one, and a host that starts containers sees new (dev, ino) pairs all the
+ * time: beyond this many, the least recently seen file without host-wide links is
+ * forgotten (and examined again should it be seen again). */
+#define TARGETS_MAX 4096
 
 static const char *const std_lib_dirs[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64",
@@ -42,7 +47,7 @@ struct file_key {
 struct target {
 	struct file_key key;
 	UT_hash_handle hh;
-	char ns_path[PATH_MAX]; /* path inside its mount namespace ("" for an exe) */
+	char *ns_path;          /* path inside its mount namespace (NULL for an exe) */
 	int host_visible;       /* ns_path names the same file in our namespace */
 	int is_lib;             /* a shared library (not a process's executable) */
 	struct probe_plan plan; /* plan.source == 0: no TLS API (negative cache) */
@@ -137,12 +142,42 @@ static void attach_plan(struct tls_probes *t, const struct target *tg, const cha
 
 /* ---- targets ---- */
 
+/* The target of file @k, made the most recently seen (the table's insertion order is its
+ * LRU order: oldest first), or NULL. */
 static struct target *target_find(struct tls_probes *t, struct file_key k)
 {
 	struct target *tg;
 
 	HASH_FIND(hh, t->targets, &k, sizeof(k), tg);
+	if (tg && tg->hh.next) {
+		HASH_DELETE(hh, t->targets, tg);
+		HASH_ADD(hh, t->targets, key, sizeof(tg->key), tg);
+	}
 	return tg;
+}
+
+static void target_free(struct target *tg)
+{
+	free(tg->ns_path);
+	free(tg);
+}
+
+/* Keep the table below opts.max_files so that one more fits: forget the least recently
+ * seen files that hold no host-wide links (those stay: their links are per file). A
+ * scoped process keeps its own links; it remembers the file's key, not the target. */
+static void targets_trim(struct tls_probes *t)
+{
+	struct target *tg, *tmp;
+
+	HASH_ITER(hh, t->targets, tg, tmp) {
+		if (HASH_COUNT(t->targets) < (unsigned)t->o.max_files)
+			break;
+		if (tg->nfds)
+			continue;
+		HASH_DELETE(hh, t->targets, tg);
+		target_free(tg);
+		t->st.files_forgotten++;
+	}
 }
 
 static void log_plan(const struct target *tg, const char *path)
@@ -180,6 +215,7 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 	k.ino = st.st_ino;
 	if ((tg = target_find(t, k)))
 		return tg;
+	targets_trim(t);
 	tg = calloc(1, sizeof(*tg));
 	if (!tg)
 		return NULL;
@@ -196,7 +232,11 @@ static struct target *target_get(struct tls_probes *t, const char *open_path, co
 	tg->key = k;
 	tg->is_lib = is_lib;
 	if (ns_path) {
-		snprintf(tg->ns_path, sizeof(tg->ns_path), "%s", ns_path);
+		tg->ns_path = strdup(ns_path);
+		if (!tg->ns_path) {
+			free(tg);
+			return NULL;
+		}
 		tg->host_visible = stat(ns_path, &hs) == 0 && hs.st_dev == st.st_dev &&
 				   hs.st_ino == st.st_ino;
 	}
@@ -283,6 +323,8 @@ static int same_file(const struct target *tg, const char *path)
  * -ENOENT when neither names the file @tg was planned for (it was replaced). */
 static int lib_path_for(const struct target *tg, uint32_t pid, char *out, size_t n)
 {
+	if (!tg->ns_path)
+		return -ENOENT;
 	if (tg->host_visible) {
 		snprintf(out, n, "%s", tg->ns_path);
 		if (same_file(tg, out))
@@ -484,6 +526,8 @@ struct tls_probes *tls_probes_new(const struct tls_probe_opts *o)
 	if (!t)
 		return NULL;
 	t->o = *o;
+	if (t->o.max_files <= 0)
+		t->o.max_files = TARGETS_MAX;
 	t->expedite_fd = -1;
 	/* closing links is slow (see reaper.h): scoped mode does it all the time, both modes
 	 * at exit */
@@ -596,6 +640,7 @@ const struct tls_probe_stats *tls_probes_stats(const struct tls_probes *t)
 	struct tls_probes *m = (struct tls_probes *)t;
 
 	m->st.closing = reaper_pending(t->reaper);
+	m->st.files_cached = HASH_COUNT(t->targets);
 	return &t->st;
 }
 
@@ -611,7 +656,7 @@ void tls_probes_free(struct tls_probes *t)
 	HASH_ITER(hh, t->targets, tg, ttmp) {
 		drop_links(t, tg->fds, tg->nfds);
 		HASH_DEL(t->targets, tg);
-		free(tg);
+		target_free(tg);
 	}
 	reaper_free(t->reaper); /* closes what is queued, in parallel */
 	if (t->expedite_fd >= 0) {

@@ -34,10 +34,14 @@ struct tls_probe_opts {
 	const char *const *watch_dirs;  /* scoped: absolute directories of watched cgroups */
 	int nwatch;
 	const char *const *lib_dirs;    /* NULL: the standard library directories */
+	int max_files;                  /* files remembered; 0: 4,096 (see tls_probe.c) */
 };
 
 struct tls_probe_stats {
-	uint64_t files;          /* files examined */
+	uint64_t files;          /* files examined, ever */
+	uint64_t files_cached;   /* of those, remembered now (at most opts.max_files, more
+				  * only while host-wide links need them) */
+	uint64_t files_forgotten; /* forgotten again, least recently seen first */
 	uint64_t tls_files;      /* of those, files that define a TLS API */
 	uint64_t links;          /* uprobe links attached now */
 	uint64_t closing;        /* links detached, release in progress */
