@@ -167,7 +167,7 @@ rows = [l.rstrip("\n").split("\t") for l in open(path) if l.split("\t")[0] == la
 modes = [m for m in ["none", "floor", "tollgate", "outside"] if m in configs.split(",")]
 by = {m: [r for r in rows if r[1] == m] for m in modes}
 med = lambda m, i: statistics.median(float(r[i]) for r in by[m])
-print(f"\n== {title}: medians of {len(by['none'])} rounds (per-round values in the order run)")
+print(f"\n== {title}: medians of {len(by[modes[0]])} rounds (per-round values in the order run)")
 print(f"{'config':<9} {'req/s':>10} {'p99 us':>8} {'errors':>6} {'tollgate CPU':>12} {'links':>5}  {'req/s by round'}")
 for m in modes:
     cpu = [float(r[7]) for r in by[m] if r[7] != "-"]

@@ -29,7 +29,13 @@ void jw_begin(struct jsonw *w);
 /* Close the object and add "\n". */
 void jw_end(struct jsonw *w);
 
-void jw_key(struct jsonw *w, const char *key);
+/* An object key (@n bytes), escaped as jw_strn() does. Keys are tollgate's own field
+ * names, so jw_key() is inline: the length of a literal is known at compile time. */
+void jw_keyn(struct jsonw *w, const char *key, size_t n);
+static inline void jw_key(struct jsonw *w, const char *key)
+{
+	jw_keyn(w, key, __builtin_strlen(key));
+}
 void jw_str(struct jsonw *w, const char *s);           /* NULL writes null */
 void jw_strn(struct jsonw *w, const char *s, size_t n);
 void jw_u64(struct jsonw *w, uint64_t v);

@@ -244,6 +244,44 @@ static void test_doubles(void **state)
 	jw_free(&w);
 }
 
+/* Three decimals (latency_ms) are formatted without printf below 1e6: the same text as
+ * "%.3f" for every value, ties (a whole number of ns ending in 500) included. */
+static void test_doubles_3_decimals_as_printf(void **state)
+{
+	static const double fixed[] = {0,       0.0004,  0.0005,      0.0006, 0.001,
+				       0.999,   0.9996,  1.2345,      6.365,  9.9999,
+				       10,      2.0005,  99.99951,    999999.9994,
+				       999999.9995, 1e6, 1234567.891, 999999999999.9};
+	struct jsonw w;
+	char want[64];
+	uint64_t x = 88172645463325252ULL;
+
+	(void)state;
+	jw_init(&w);
+	for (int i = 0; i < 200000; i++) {
+		double v;
+		if (i < (int)(sizeof(fixed) / sizeof(fixed[0]))) {
+			v = fixed[i];
+		} else {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17; /* xorshift64 */
+			/* a latency of a whole number of ns, from 1 ns to ~17 min (ties at every
+			 * ...500 ns), or any double up to 2e6 */
+			if (i & 1)
+				v = (double)(x % 1000000000000ULL >> (x % 40)) / 1e6;
+			else
+				v = (double)(x >> 11) * 0x1p-53 * 2e6;
+		}
+		jw_begin(&w);
+		jw_key(&w, "v");
+		jw_double(&w, v, 3);
+		jw_end(&w);
+		snprintf(want, sizeof(want), "{\"v\":%.3f}\n", v);
+		assert_string_equal(line(&w), want);
+		w.len = 0;
+	}
+	jw_free(&w);
+}
+
 static void test_nesting(void **state)
 {
 	struct jsonw w;
@@ -536,6 +574,7 @@ int main(void)
 		cmocka_unit_test(test_escape_fuzz),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_doubles),
+		cmocka_unit_test(test_doubles_3_decimals_as_printf),
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_rfc3339_format),
 		cmocka_unit_test(test_rfc3339_parse),
