@@ -9,7 +9,6 @@
 
 #include "cgstats.h"
 #include "hash.h"
-#include "template.h"
 #include "tollgate_abi.h"
 #include "util.h"
 #include "window.h"
@@ -140,16 +139,12 @@ void cgstats_obs(struct cgstats *s, const struct tg_obs *o)
 		snprintf(c->comm, sizeof(c->comm), "%s", o->comm);
 	decay(c, sec);
 	switch (o->type) {
-	case OBS_REQUEST: {
-		char tpl[TPL_MAX];
+	case OBS_REQUEST:
 		/* an observation older than the window is not counted (-1) */
 		win32_add(&c->req_epoch, c->req, WIN_SLOTS, SEC_NS, o->ts_ns, 1);
 		c->requests++;
-		if (o->path)
-			tpl_path(o->path, strlen(o->path), tpl, sizeof(tpl), NULL);
-		endpoint_hit(c, o->host, o->path ? tpl : NULL);
+		endpoint_hit(c, o->host, o->tpl);
 		break;
-	}
 	case OBS_RESPONSE:
 		if (o->status == 429)
 			win32_add(&c->r429_epoch, c->r429, WIN_SLOTS, SEC_NS, o->ts_ns, 1);

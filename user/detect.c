@@ -399,7 +399,6 @@ static const char *req_host(struct detect *d, const struct tg_obs *o, size_t *le
 static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 {
 	int created;
-	size_t n;
 
 	memset(q, 0, sizeof(*q));
 	q->o = o;
@@ -412,18 +411,18 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 	}
 	q->pr = policy_profile(d->p, q->cg->profile);
 	q->r = &q->pr->rules;
-	if (!o->path)
+	if (!o->path || !o->tpl)
 		return 0; /* an orphan response: per-cgroup rules only */
 
 	q->host = req_host(d, o, &q->host_len);
-	n = strlen(o->path);
-	size_t tl = tpl_path(o->path, n, d->tpl, sizeof(d->tpl), &q->ti);
+	q->ti = *o->tpl_info;
+	size_t tl = q->ti.len;
 	memcpy(d->endpoint, q->host, q->host_len);
-	memcpy(d->endpoint + q->host_len, d->tpl, tl + 1);
-	q->tpl = d->tpl;
+	memcpy(d->endpoint + q->host_len, o->tpl, tl + 1);
+	q->tpl = o->tpl;
 	q->endpoint = d->endpoint;
 	q->host_h = tg_hash(q->host, q->host_len);
-	q->tpl_h = tg_hash(d->tpl, tl);
+	q->tpl_h = tg_hash(o->tpl, tl);
 	q->ep_h = tg_hash(d->endpoint, q->host_len + tl);
 
 	q->hs = lru_get(&d->t[DT_HOSTS], o->cgroup_id, q->host_h, &created);

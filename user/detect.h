@@ -5,7 +5,10 @@
  *
  * In:  observations (obs.h) in roughly time order: http_request, http_response (paired
  *      with its request) and drops; connect/close/udp_send are ignored. Time is the
- *      observation's ts_ns only; detect_tick() brings time forward without one.
+ *      observation's ts_ns only; detect_tick() brings time forward without one. The
+ *      endpoint is host + o->tpl, the path template the observation carries (flow.c
+ *      computes it once per request; obs_set_template() for others): an observation
+ *      with a path but no template counts for the per-cgroup rules only.
  * Out: alerts (alert.h) through the callback given to detect_new(), synchronously, from
  *      detect_obs(), detect_tick() or detect_flush(). Strings in an alert are valid only
  *      during the callback.

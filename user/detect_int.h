@@ -164,7 +164,6 @@ struct detect {
 	int b_rule;                /* its rule and cool-down key */
 	uint64_t b_k2;
 	char host[HOST_MAX];
-	char tpl[TPL_MAX];
 	char endpoint[HOST_MAX + TPL_MAX];
 	char detail[320];
 	char samples[ALERT_MAX_SAMPLES][SAMPLE_LEN];

@@ -13,6 +13,7 @@
 #include "http1.h"
 #include "http_classify.h"
 #include "redact.h"
+#include "template.h"
 #include "util.h"
 
 /* A request seen on a connection, waiting for its response. */
@@ -29,6 +30,8 @@ struct preq {
 	uint64_t bytes;
 	char auth_fp[REDACT_FP_HEX + 1];
 	char *method, *host, *path, *query; /* into strs; NULL when absent */
+	char *tpl;           /* the path's template, into strs; NULL with path */
+	struct tpl_info ti;
 	char strs[];
 };
 
@@ -181,6 +184,8 @@ static void emit_request(struct flow *f, struct conn *c, struct preq *q)
 	o.method = q->method;
 	o.host = q->host;
 	o.path = q->path;
+	o.tpl = q->tpl;
+	o.tpl_info = q->tpl ? &q->ti : NULL;
 	o.query = q->query;
 	memcpy(o.auth_fp, q->auth_fp, sizeof(o.auth_fp));
 	o.truncated = q->truncated;
@@ -224,6 +229,8 @@ static void finish_response(struct flow *f, struct conn *c)
 		o.method = q->method;
 		o.host = q->host;
 		o.path = q->path;
+		o.tpl = q->tpl;
+		o.tpl_info = q->tpl ? &q->ti : NULL;
 		o.query = q->query;
 		o.latency_ms = c->resp_ts >= q->ts ? (double)(c->resp_ts - q->ts) / 1e6 : 0;
 	}
@@ -391,14 +398,17 @@ static char *put_str(char **cursor, const char *s, size_t n, int lower)
 static struct preq *make_req(const struct http_request *r, const struct tg_hdr *h,
 			     uint64_t wire_len)
 {
-	char q[TG_CAP_MAX * 3 + 16];
+	char q[TG_CAP_MAX * 3 + 16], tpl[TPL_MAX];
 	struct http_span secret = {NULL, 0};
-	size_t qn = 0;
+	struct tpl_info ti;
+	size_t qn = 0, tn = 0;
 	struct preq *p;
 
 	if (r->query.p)
 		qn = redact_query(r->query.p, r->query.n, q, sizeof(q), &secret);
-	size_t need = r->method.n + r->host.n + r->path.n + qn + 4;
+	if (r->path.p)
+		tn = tpl_path(r->path.p, r->path.n, tpl, sizeof(tpl), &ti);
+	size_t need = r->method.n + r->host.n + r->path.n + tn + qn + 5;
 	p = calloc(1, sizeof(*p) + need);
 	if (!p)
 		return NULL;
@@ -406,6 +416,10 @@ static struct preq *make_req(const struct http_request *r, const struct tg_hdr *
 	p->method = put_str(&cur, r->method.p, r->method.n, 0);
 	p->host = r->host.p ? put_str(&cur, r->host.p, r->host.n, 1) : NULL;
 	p->path = r->path.p ? put_str(&cur, r->path.p, r->path.n, 0) : NULL;
+	if (r->path.p) {
+		p->tpl = put_str(&cur, tpl, tn, 0);
+		p->ti = ti;
+	}
 	p->query = r->query.p ? put_str(&cur, q, qn, 0) : NULL;
 	if (!redact_auth_fp(r, secret, p->auth_fp))
 		p->auth_fp[0] = 0;

@@ -74,7 +74,6 @@ struct session {
 
 struct metrics {
 	struct metrics_config cfg;
-	metrics_endpoint_fn endpoint;
 	metrics_cost_fn cost;
 	void *ctx;
 	struct series *fams[F_MAX];
@@ -83,8 +82,7 @@ struct metrics {
 	uint64_t dropped;
 };
 
-struct metrics *metrics_new(const struct metrics_config *cfg, metrics_endpoint_fn endpoint,
-			    metrics_cost_fn cost, void *ctx)
+struct metrics *metrics_new(const struct metrics_config *cfg, metrics_cost_fn cost, void *ctx)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 
@@ -95,7 +93,6 @@ struct metrics *metrics_new(const struct metrics_config *cfg, metrics_endpoint_f
 		m->cfg.max_endpoints = 100;
 	if (!m->cfg.max_series)
 		m->cfg.max_series = 100000;
-	m->endpoint = endpoint;
 	m->cost = cost;
 	m->ctx = ctx;
 	return m;
@@ -292,8 +289,10 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 	}
 	snprintf(sid, sizeof(sid), "%" PRIu64, o->cgroup_id);
 	struct session *x = session_get(m, o->cgroup_id, agent_id);
+	/* endpoint = host + path template, as the detectors group requests */
+	snprintf(ep, sizeof(ep), "%s%s", o->host ? o->host : "", o->tpl ? o->tpl : "");
 	if (o->type == OBS_REQUEST) {
-		double usd = m->cost ? m->cost(m->ctx, o->cgroup_id, o->host, o->path) : 0;
+		double usd = m->cost && o->host ? m->cost(m->ctx, o->cgroup_id, o->host, ep) : 0;
 		if (usd > 0) {
 			n = label(l, sizeof(l), 0, "agent_id", agent_id);
 			n = label(l, sizeof(l), n, "session_id", sid);
@@ -303,10 +302,6 @@ void metrics_obs(struct metrics *m, const struct tg_obs *o, const char *agent_id
 		}
 		return;
 	}
-	if (m->endpoint)
-		m->endpoint(m->ctx, o->host, o->path, ep, sizeof(ep));
-	else
-		snprintf(ep, sizeof(ep), "%s%s", o->host ? o->host : "", o->path ? o->path : "");
 	const char *epl = capped_endpoint(m, x, ep);
 	snprintf(status, sizeof(status), "%d", o->status);
 

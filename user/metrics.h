@@ -34,17 +34,15 @@ struct metrics_config {
 	uint32_t max_series;    /* in all; 0: 100000 */
 };
 
-/* Writes the endpoint (host + path template) of a request into @buf. */
-typedef void (*metrics_endpoint_fn)(void *ctx, const char *host, const char *path, char *buf,
-				    size_t n);
-/* USD a request to host/path costs under the policy's price table; 0 when unpriced. */
+/* USD a request costs under the policy's price table; 0 when unpriced. @endpoint: host +
+ * path template, as the endpoint label. */
 typedef double (*metrics_cost_fn)(void *ctx, uint64_t cgroup_id, const char *host,
-				  const char *path);
+				  const char *endpoint);
 
 struct metrics;
 
-struct metrics *metrics_new(const struct metrics_config *cfg, metrics_endpoint_fn endpoint,
-			    metrics_cost_fn cost, void *ctx);
+/* @cost may be NULL (nothing is priced). */
+struct metrics *metrics_new(const struct metrics_config *cfg, metrics_cost_fn cost, void *ctx);
 void metrics_free(struct metrics *m);
 
 /* An observation; @agent_id: container name or cgroup path (NULL: the cgroup id). */

@@ -13,6 +13,18 @@ static const char *const type_names[OBS_TYPE_MAX] = {
 	[OBS_UDP] = "udp_send",          [OBS_DROPS] = "drops",
 };
 
+void obs_set_template(struct tg_obs *o, struct obs_tpl *t)
+{
+	if (!o->path) {
+		o->tpl = NULL;
+		o->tpl_info = NULL;
+		return;
+	}
+	tpl_path(o->path, strlen(o->path), t->tpl, sizeof(t->tpl), &t->info);
+	o->tpl = t->tpl;
+	o->tpl_info = &t->info;
+}
+
 const char *obs_type_name(int type)
 {
 	return (type > 0 && type < OBS_TYPE_MAX) ? type_names[type] : "unknown";

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "redact.h"
+#include "template.h"
 
 enum obs_type {
 	OBS_CONNECT = 1,  /* "connect": a TCP or connected-UDP connect() */
@@ -52,6 +53,10 @@ struct tg_obs {
 	const char *method;    /* NULL when unknown */
 	const char *host;      /* lower case; NULL when unknown */
 	const char *path;      /* NULL when unknown (h2) */
+	const char *tpl;       /* the path's template (template.h), the endpoint's path part:
+				* computed once per request, where the path is parsed (flow.c,
+				* replay.c, obs_set_template); NULL when path is NULL */
+	const struct tpl_info *tpl_info; /* what tpl_path replaced in it; NULL with tpl */
 	const char *query;     /* redacted; NULL when the target had no '?' */
 	char auth_fp[REDACT_FP_HEX + 1]; /* "" when the request carried no credential */
 	int truncated;         /* the request line was cut off by the capture size */
@@ -62,6 +67,16 @@ struct tg_obs {
 	int64_t retry_after_s; /* response Retry-After delay-seconds; -1 absent, -2 a date */
 	uint64_t count;        /* udp_send: sends; drops: records lost */
 };
+
+/* Storage for the template of one observation's path. */
+struct obs_tpl {
+	char tpl[TPL_MAX];
+	struct tpl_info info;
+};
+
+/* Set @o->tpl and @o->tpl_info from @o->path (both NULL when it is NULL), kept in @t,
+ * which must live as long as @o is used. For observations not made by flow.c. */
+void obs_set_template(struct tg_obs *o, struct obs_tpl *t);
 
 /* "connect", "http_request", ... */
 const char *obs_type_name(int type);

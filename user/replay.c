@@ -69,8 +69,8 @@ static int get_u64(struct rd *r, const char *k, uint64_t max, uint64_t *out, int
 	return 0;
 }
 
-int replay_parse_line(const char *line, size_t len, struct tg_obs *o, void **hold,
-		      const char **why, char *whybuf, size_t whylen)
+int replay_parse_line(const char *line, size_t len, struct tg_obs *o, struct obs_tpl *tb,
+		      void **hold, const char **why, char *whybuf, size_t whylen)
 {
 	struct rd r = {.buf = whybuf, .len = whylen};
 	json_error_t je;
@@ -189,6 +189,7 @@ int replay_parse_line(const char *line, size_t len, struct tg_obs *o, void **hol
 	} else if (s) {
 		o->l4 = !strcmp(s, "udp") ? TG_IPPROTO_UDP : TG_IPPROTO_TCP;
 	}
+	obs_set_template(o, tb);
 	return 1;
 bad:
 	*why = r.why;
@@ -203,6 +204,7 @@ int replay_stream(FILE *in, const char *name, struct detect *d, struct replay_st
 	ssize_t n;
 	uint64_t tick_s = 0;
 	struct tg_obs o;
+	struct obs_tpl tb;
 	int ret = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -216,7 +218,7 @@ int replay_stream(FILE *in, const char *name, struct detect *d, struct replay_st
 			len--;
 		if (!len)
 			continue;
-		int r = replay_parse_line(line, len, &o, &hold, &why, whybuf, sizeof(whybuf));
+		int r = replay_parse_line(line, len, &o, &tb, &hold, &why, whybuf, sizeof(whybuf));
 		if (r < 0) {
 			st->bad++;
 			if (!st->first_bad)

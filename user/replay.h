@@ -41,12 +41,13 @@ int replay_stream(FILE *in, const char *name, struct detect *d, struct replay_st
 /*
  * replay_parse_line - one JSON line (@len bytes, no newline needed) into @o.
  * String fields of @o point into *@hold, which the caller releases with
- * json_decref(*@hold) after using @o (NULL on failure is fine to decref).
+ * json_decref(*@hold) after using @o (NULL on failure is fine to decref), and the path
+ * template (o->tpl, as flow.c sets it live) into @tb.
  * Returns 1 for an observation, 0 for a line to skip (alert, unknown event), -EINVAL with
  * @why (a static string or @whybuf) for a bad line.
  */
-int replay_parse_line(const char *line, size_t len, struct tg_obs *o, void **hold,
-		      const char **why, char *whybuf, size_t whylen);
+int replay_parse_line(const char *line, size_t len, struct tg_obs *o, struct obs_tpl *tb,
+		      void **hold, const char **why, char *whybuf, size_t whylen);
 
 /* `tollgate replay [--policy FILE] [--json FILE|-] [-q] FILE|-` */
 int cmd_replay(int argc, char **argv);

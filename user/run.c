@@ -39,7 +39,6 @@
 #include "metrics.h"
 #include "metrics_http.h"
 #include "policy.h"
-#include "template.h"
 #include "sink_jsonl.h"
 #include "tls_probe.h"
 #include "tls_reads.h"
@@ -270,30 +269,13 @@ static void on_obs(void *ctx, const struct tg_obs *obs)
 	detect_obs(r->det, &o);
 }
 
-/* Metrics label endpoint = host + path template, as the detectors group requests. */
-static void metrics_endpoint(void *ctx, const char *host, const char *path, char *buf, size_t n)
-{
-	char tpl[TPL_MAX];
-
-	(void)ctx;
-	if (path)
-		tpl_path(path, strlen(path), tpl, sizeof(tpl), NULL);
-	else
-		tpl[0] = 0;
-	snprintf(buf, n, "%s%s", host ? host : "", tpl);
-}
-
 /* USD the policy's price table charges for a request. */
-static double metrics_cost(void *ctx, uint64_t cgroup_id, const char *host, const char *path)
+static double metrics_cost(void *ctx, uint64_t cgroup_id, const char *host, const char *endpoint)
 {
 	struct run *r = ctx;
-	char ep[TPL_MAX + 256];
 
 	(void)cgroup_id;
-	if (!host)
-		return 0;
-	metrics_endpoint(ctx, host, path, ep, sizeof(ep));
-	return policy_price(r->policy, host, ep);
+	return policy_price(r->policy, host, endpoint);
 }
 
 /* A container's tollgate.io/policy annotation names its detection profile. */
@@ -969,7 +951,7 @@ int cmd_run(int argc, char **argv)
 	if (o.metrics) {
 		struct metrics_config mc = {.max_endpoints = r->policy->metrics.max_endpoints,
 					    .max_series = r->policy->metrics.max_series};
-		r->metrics = metrics_new(&mc, metrics_endpoint, metrics_cost, r);
+		r->metrics = metrics_new(&mc, metrics_cost, r);
 		if (!r->metrics)
 			goto out;
 	}

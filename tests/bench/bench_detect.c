@@ -188,8 +188,11 @@ static double run_detect(const struct policy *p, struct stream *s, int passes,
 		for (size_t i = 0; i < s->n; i++)
 			s->o[i].ts_ns += shift;
 		t = secs();
-		for (size_t i = 0; i < s->n; i++)
+		for (size_t i = 0; i < s->n; i++) {
+			struct obs_tpl tb; /* templated here, as flow.c does once per request */
+			obs_set_template(&s->o[i], &tb);
 			detect_obs(d, &s->o[i]);
+		}
 		t = secs() - t;
 		if (k == passes - 1)
 			*steady_allocs = nalloc - a0; /* the same keys again: no growth */
@@ -283,6 +286,7 @@ static void run_memory(int full)
 {
 	struct policy *p = policy_default();
 	struct tg_obs o;
+	struct obs_tpl tb;
 	char path[64], host[48];
 	const uint64_t ncg = 10000, nep = 1000;
 
@@ -310,6 +314,7 @@ static void run_memory(int full)
 	for (uint64_t e = 0; e < nep; e++) {
 		snprintf(host, sizeof(host), "svc%llu.example.com", (unsigned long long)(e % 50));
 		snprintf(path, sizeof(path), "/api/resource%llu/items", (unsigned long long)e);
+		obs_set_template(&o, &tb);
 		for (uint64_t c = 0; c < ncg; c++) {
 			o.ts_ns = T0 + (e * ncg + c) * 200000ULL;
 			o.cgroup_id = 100000 + c;

@@ -51,7 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct tg_obs o;
 		void *hold = NULL;
 		const char *why = NULL;
-		int r = replay_parse_line(line, len, &o, &hold, &why, whybuf, sizeof(whybuf));
+		struct obs_tpl tb;
+		int r = replay_parse_line(line, len, &o, &tb, &hold, &why, whybuf, sizeof(whybuf));
 		FUZZ_CHECK(r == 1 || r == 0 || r == -EINVAL);
 		if (r == -EINVAL)
 			FUZZ_CHECK(why && *why);

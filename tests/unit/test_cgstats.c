@@ -19,7 +19,9 @@ static void obs(struct cgstats *s, int type, uint64_t ts, int status)
 	struct tg_obs o = {.type = type, .ts_ns = ts, .cgroup_id = 7, .cgroup = "/agents/a",
 			   .comm = "curl", .host = "h", .path = "/v1/x", .status = status,
 			   .latency_ms = -1, .retry_after_s = -1};
+	struct obs_tpl tb;
 
+	obs_set_template(&o, &tb);
 	cgstats_obs(s, &o);
 }
 

@@ -138,8 +138,10 @@ static int check_render(struct metrics *m, const char *want)
 static void feed(struct metrics *m, const char *agent, const char *comm)
 {
 	struct tg_obs o = {.type = OBS_REQUEST, .cgroup_id = 42, .host = "api.example.com",
-			   .path = "/v1/x", .latency_ms = -1, .retry_after_s = -1};
+			   .path = "/v1/x/42", .latency_ms = -1, .retry_after_s = -1};
+	struct obs_tpl tb;
 
+	obs_set_template(&o, &tb);
 	snprintf(o.comm, sizeof(o.comm), "%s", comm);
 	metrics_obs(m, &o, agent);
 	o.type = OBS_RESPONSE;
@@ -155,7 +157,7 @@ static void test_long_escaped_agent_id(void **state)
 {
 	(void)state;
 	struct metrics_config cfg = {0};
-	struct metrics *m = metrics_new(&cfg, NULL, NULL, NULL);
+	struct metrics *m = metrics_new(&cfg, NULL, NULL);
 	static const char pat[] = "a\"\\\n";
 	char agent[2001];
 
@@ -176,7 +178,7 @@ static void test_cut_on_utf8_boundary(void **state)
 {
 	(void)state;
 	struct metrics_config cfg = {0};
-	struct metrics *m = metrics_new(&cfg, NULL, NULL, NULL);
+	struct metrics *m = metrics_new(&cfg, NULL, NULL);
 	char agent[2001];
 	size_t o = 0;
 
@@ -199,13 +201,15 @@ static void test_invalid_utf8_replaced(void **state)
 {
 	(void)state;
 	struct metrics_config cfg = {0};
-	struct metrics *m = metrics_new(&cfg, NULL, NULL, NULL);
+	struct metrics *m = metrics_new(&cfg, NULL, NULL);
 
 	assert_non_null(m);
 	/* a cgroup path and a host that are not UTF-8: Prometheus would refuse the scrape */
 	struct tg_obs o = {.type = OBS_RESPONSE, .cgroup_id = 9, .host = "h\xc3(",
 			   .path = "/\xe2\x82", .status = 200, .latency_ms = 1,
 			   .retry_after_s = -1};
+	struct obs_tpl tb;
+	obs_set_template(&o, &tb);
 	metrics_obs(m, &o, "/agents/\xff\x1b[31m\xc2\x9b\xc3\xa9");
 	metrics_concurrent_add(m, "/agents/\xff\x1b[31m\xc2\x9b\xc3\xa9", 2);
 	assert_int_equal(check_render(m, "/agents/??[31m?\xc3\xa9"), 1 + 1 + 14);
@@ -216,7 +220,7 @@ static void test_plain_labels(void **state)
 {
 	(void)state;
 	struct metrics_config cfg = {0};
-	struct metrics *m = metrics_new(&cfg, NULL, NULL, NULL);
+	struct metrics *m = metrics_new(&cfg, NULL, NULL);
 	struct metrics_health h = {0};
 	size_t len;
 
@@ -226,7 +230,7 @@ static void test_plain_labels(void **state)
 	assert_non_null(out);
 	assert_non_null(strstr(out, "mcp_agent_api_requests_total{agent_id=\"/agents/a\","
 				    "session_id=\"42\",tool_name=\"curl\","
-				    "endpoint=\"api.example.com/v1/x\",status_code=\"429\"} 1\n"));
+				    "endpoint=\"api.example.com/v1/x/{id}\",status_code=\"429\"} 1\n"));
 	assert_non_null(strstr(out, "mcp_agent_concurrent_requests{agent_id=\"/agents/a\"} 1\n"));
 	free(out);
 	/* set when read: a reset with nothing in flight reads 0, not the last value */
