@@ -240,6 +240,53 @@ class EdgesTest(unittest.TestCase):
                 holder.stdout.close()
             shutil.rmtree(d, ignore_errors=True)
 
+    def test_library_from_new_path_found_after_exec(self):
+        """A process started after tollgate loads libssl from a directory nobody examined
+        (LD_LIBRARY_PATH, as a bundled or container copy): the post-exec rescans of its
+        maps find the copy, probe it, and its requests are captured."""
+        d = tempfile.mkdtemp(prefix="tollgate-newlib-")
+        lib = os.path.join(d, "libssl.so.3")
+        tg = None
+        client = None
+        try:
+            shutil.copy(LIBSSL, lib)
+            tg = Tollgate(cgroups=[self.cg])
+            code = ("import ssl, sys, urllib.request\n"
+                    "print('loaded', flush=True)\n"
+                    "sys.stdin.readline()\n"
+                    "ctx = ssl._create_unverified_context()\n"
+                    "urllib.request.urlopen(sys.argv[1], context=ctx).read()\n"
+                    "print('done', flush=True)\n")
+            env = dict(os.environ, LD_LIBRARY_PATH=d)
+            client = self.cg.popen(["python3", "-c", code, self.tls_url("/newlib")],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+            self.assertEqual(client.stdout.readline().strip(), b"loaded")
+            with open(f"/proc/{client.pid}/maps") as f:
+                self.assertIn(lib, f.read())  # the copy, not the system's library
+            t0 = time.time()
+            deadline = t0 + 10
+            while f"TLS probes on {lib}: SSL_write" not in tg.stderr():
+                self.assertLess(time.time(), deadline, tg.stderr())
+                time.sleep(0.05)
+            print(f"\n  library found {time.time() - t0:.3f} s after the client loaded it",
+                  flush=True)
+            client.stdin.write(b"go\n")
+            client.stdin.flush()
+            self.assertEqual(client.stdout.readline().strip(), b"done")
+            req = tg.wait_for(lambda e: e["event"] == "http_request" and
+                              e.get("path") == "/newlib", what="request")[0]
+            self.assertEqual(req["tls"], "openssl")
+            self.assertEqual(req["pid"], client.pid)
+        finally:
+            if client:
+                client.kill()
+                client.wait()
+                client.stdin.close()
+                client.stdout.close()
+            if tg:
+                self.assertEqual(tg.stop(), 0)
+            shutil.rmtree(d, ignore_errors=True)
+
     def test_replaced_library_not_probed_with_old_plan(self):
         """A library planned at a path and then replaced there (a package upgrade: new
         inode) must not get the old file's breakpoint offsets in a new process."""
