@@ -411,7 +411,7 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 	}
 	q->pr = policy_profile(d->p, q->cg->profile);
 	q->r = &q->pr->rules;
-	if (!o->path || !o->tpl)
+	if (!o->path || !o->tpl || !o->tpl_info)
 		return 0; /* an orphan response: per-cgroup rules only */
 
 	q->host = req_host(d, o, &q->host_len);
