@@ -95,6 +95,15 @@ void detect_forget(struct detect *d, const uint64_t *ids, size_t n)
 	}
 }
 
+uint64_t detect_evictions(const struct detect_stats *st)
+{
+	uint64_t n = 0;
+
+	for (int t = 0; t < DT_MAX; t++)
+		n += st->evictions[t];
+	return n;
+}
+
 const struct detect_stats *detect_stats(struct detect *d)
 {
 	for (int i = 0; i < DT_MAX; i++) {

@@ -96,6 +96,8 @@ void detect_flush(struct detect *d);
 void detect_forget(struct detect *d, const uint64_t *ids, size_t n);
 
 const struct detect_stats *detect_stats(struct detect *d);
+/* Entries evicted from all the detectors' tables (the sum of @st->evictions). */
+uint64_t detect_evictions(const struct detect_stats *st);
 /* Bytes the tables hold now; *@max (may be NULL): bytes at the policy's caps. */
 size_t detect_mem(const struct detect *d, size_t *max);
 /* Bytes one entry of table @t takes (entry + index). */

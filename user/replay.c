@@ -353,9 +353,7 @@ int cmd_replay(int argc, char **argv)
 		tg_err("read %s: %s", input, strerror(-err));
 	} else {
 		const struct detect_stats *ds = detect_stats(d);
-		uint64_t ev = 0;
-		for (int i = 0; i < DT_MAX; i++)
-			ev += ds->evictions[i];
+		uint64_t ev = detect_evictions(ds);
 		tg_info("replayed %llu lines: %llu observations, %llu skipped, %llu bad%s; %llu "
 			"alerts (%llu summaries, %llu matches suppressed), %llu drops, %llu "
 			"evictions",

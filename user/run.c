@@ -504,14 +504,11 @@ static void tick(struct run *r)
 static uint64_t state_evictions(struct run *r)
 {
 	const struct flow_stats *fs = flow_stats(r->flow);
-	const struct detect_stats *ds = detect_stats(r->det);
-	uint64_t n = fs->conn_evictions + fs->sock_evictions + cgstats_evictions(r->stats);
+	uint64_t n = fs->conn_evictions + fs->sock_evictions + cgstats_evictions(r->stats) +
+		     detect_evictions(detect_stats(r->det));
 
 	if (r->tls)
 		n += tls_probes_stats(r->tls)->files_forgotten;
-
-	for (int t = 0; t < DT_MAX; t++)
-		n += ds->evictions[t];
 	return n;
 }
 
@@ -648,9 +645,7 @@ static json_t *ctl_status(struct run *r)
 	{
 		const struct detect_stats *ds = detect_stats(r->det);
 		size_t max, mem = detect_mem(r->det, &max);
-		uint64_t ev = 0;
-		for (int t = 0; t < DT_MAX; t++)
-			ev += ds->evictions[t];
+		uint64_t ev = detect_evictions(ds);
 		json_object_set_new(o, "detectors",
 				    json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "policy",
 					      r->policy->source, "alerts", (json_int_t)ds->alerts,
@@ -849,9 +844,7 @@ static void summary(struct run *r)
 		(unsigned long long)r->out.lost_lines, (unsigned long long)fs->bad_heads,
 		(unsigned long long)r->kcnt[TG_CNT_TLS_NON_HTTP]);
 	const struct detect_stats *ds = detect_stats(r->det);
-	uint64_t ev = 0;
-	for (int i = 0; i < DT_MAX; i++)
-		ev += ds->evictions[i];
+	uint64_t ev = detect_evictions(ds);
 	tg_info("detectors: %llu alerts (%llu cool-down summaries, %llu matches suppressed), "
 		"%llu state evictions",
 		(unsigned long long)ds->alerts, (unsigned long long)ds->summaries,

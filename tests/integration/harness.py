@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 import uuid
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -42,6 +43,21 @@ def wait_port(port, timeout=10.0):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on port {port}")
+
+
+def http_server(directory):
+    """python3's http.server serving @directory on a free loopback port, ready.
+    Returns (Popen, port); the caller terminates it."""
+    port = free_port()
+    srv = subprocess.Popen(["python3", "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                           cwd=directory, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(port)
+    except BaseException:
+        srv.kill()
+        srv.wait()
+        raise
+    return srv, port
 
 
 class Cgroup:
@@ -139,6 +155,20 @@ class Tollgate:
             time.sleep(0.1)
         raise AssertionError(f"no {what} within {timeout}s; stderr:\n{self.stderr()[-2000:]}")
 
+    def wait_stderr(self, text, timeout=10.0):
+        """Wait until @text appears in tollgate's stderr; returns the seconds it took.
+        Fails at once if tollgate exits."""
+        t0 = time.time()
+        while text not in self.stderr():
+            if self.proc.poll() is not None:
+                raise AssertionError(f"tollgate exited {self.proc.returncode} before "
+                                     f"{text!r}; stderr:\n{self.stderr()[-2000:]}")
+            if time.time() - t0 > timeout:
+                raise AssertionError(f"no {text!r} within {timeout}s; stderr:\n"
+                                     f"{self.stderr()[-2000:]}")
+            time.sleep(0.05)
+        return time.time() - t0
+
     def stop(self, sig=signal.SIGINT, timeout=60):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -149,6 +179,33 @@ class Tollgate:
                 self.proc.wait()
         self.errf.close()
         return self.proc.returncode
+
+
+class NginxCase(unittest.TestCase):
+    """Tests that share one temporary directory, certificates and nginx (TLS and plain
+    HTTP on loopback) per class. Subclasses extend setUpClass/tearDownClass with super()."""
+    nginx_args = {}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = TempDir()
+        try:
+            cls.certs = Certs(cls.tmp.path)
+            cls.nginx = Nginx(cls.tmp.path, cls.certs, **cls.nginx_args)
+        except BaseException:
+            cls.tmp.cleanup()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.nginx.stop()
+        cls.tmp.cleanup()
+
+    def tls_url(self, path):
+        return f"https://127.0.0.1:{self.nginx.tls_port}{path}"
+
+    def plain_url(self, path):
+        return f"http://127.0.0.1:{self.nginx.http_port}{path}"
 
 
 class Certs:

@@ -15,16 +15,14 @@ import threading
 import time
 import unittest
 
-from harness import (TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate, free_port,
-                     our_prog_ids, tls_client_argv, wait_no_new_progs, wait_port)
+from harness import (TOLLGATE, Cgroup, NginxCase, TempDir, Tollgate, free_port, http_server,
+                     our_prog_ids, tls_client_argv, wait_no_new_progs)
 
 
-class CaptureTest(unittest.TestCase):
+class CaptureTest(NginxCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = TempDir()
-        cls.certs = Certs(cls.tmp.path)
-        cls.nginx = Nginx(cls.tmp.path, cls.certs)
+        super().setUpClass()
         cls.cg = Cgroup()
         cls.tg = Tollgate(cgroups=[cls.cg])
 
@@ -32,8 +30,7 @@ class CaptureTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tg.stop()
         cls.cg.remove()
-        cls.nginx.stop()
-        cls.tmp.cleanup()
+        super().tearDownClass()
 
     def requests_for(self, path):
         return [e for e in self.tg.events()
@@ -303,11 +300,7 @@ class LifecycleTest(unittest.TestCase):
     def test_host_wide_sees_root_cgroup_process(self):
         d = TempDir()
         try:
-            port = free_port()
-            srv = subprocess.Popen(["python3", "-m", "http.server", str(port), "--bind",
-                                    "127.0.0.1"], cwd=d.path, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-            wait_port(port)
+            srv, port = http_server(d.path)
             tg = Tollgate()
             try:
                 p = subprocess.run(["curl", "-s", "-o", "/dev/null",

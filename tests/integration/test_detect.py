@@ -11,15 +11,15 @@ import subprocess
 import time
 import unittest
 
-from harness import TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate
+from harness import TOLLGATE, Certs, Cgroup, Nginx, NginxCase, TempDir, Tollgate
 
 
-class DetectTest(unittest.TestCase):
+class DetectTest(NginxCase):
+    nginx_args = {"rate": "1r/s"}  # the flood workload needs real 429s
+
     @classmethod
     def setUpClass(cls):
-        cls.tmp = TempDir()
-        cls.certs = Certs(cls.tmp.path)
-        cls.nginx = Nginx(cls.tmp.path, cls.certs, rate="1r/s")
+        super().setUpClass()
         cls.host = f"127.0.0.1:{cls.nginx.tls_port}"
         cls.base = f"https://{cls.host}"
         cls.cg_flood = Cgroup()
@@ -55,8 +55,7 @@ class DetectTest(unittest.TestCase):
         cls.cg_flood.remove()
         cls.cg_enum.remove()
         cls.cg_page.remove()
-        cls.nginx.stop()
-        cls.tmp.cleanup()
+        super().tearDownClass()
 
     def alert(self, rule, cg):
         hits = self.tg.wait_for(lambda e: e["event"] == "alert" and e["rule"] == rule and

@@ -13,7 +13,7 @@ import sys
 import time
 import unittest
 
-from harness import (TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate, free_port,
+from harness import (TOLLGATE, Cgroup, NginxCase, Tollgate, free_port,
                      tls_client_argv, wait_port)
 
 FLOOD = """
@@ -54,18 +54,7 @@ rules:
 """
 
 
-class EnforceBase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = TempDir()
-        cls.certs = Certs(cls.tmp.path)
-        cls.nginx = Nginx(cls.tmp.path, cls.certs)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.nginx.stop()
-        cls.tmp.cleanup()
-
+class EnforceBase(NginxCase):
     def start(self, policy_text, cgroups, args=()):
         path = os.path.join(self.tmp.path, f"policy-{time.time_ns()}.yaml")
         with open(path, "w") as f:

@@ -16,8 +16,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from harness import (ROOT, TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate, free_port,
-                     tls_client_argv, wait_port)
+from harness import (ROOT, TOLLGATE, Cgroup, NginxCase, TempDir, Tollgate, free_port,
+                     http_server, tls_client_argv, wait_port)
 
 RULES = os.path.join(ROOT, "scripts", "deploy", "prometheus-rules.yml")
 DASHBOARD = os.path.join(ROOT, "scripts", "deploy", "grafana-dashboard.json")
@@ -76,12 +76,10 @@ def scrape(port):
         return r.read().decode()
 
 
-class MetricsTest(unittest.TestCase):
+class MetricsTest(NginxCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = TempDir()
-        cls.certs = Certs(cls.tmp.path)
-        cls.nginx = Nginx(cls.tmp.path, cls.certs)
+        super().setUpClass()
         cls.cg = Cgroup()
         cls.port = free_port()
         cls.ctl = os.path.join(cls.tmp.path, "ctl.sock")
@@ -92,8 +90,7 @@ class MetricsTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.tg.stop()
         cls.cg.remove()
-        cls.nginx.stop()
-        cls.tmp.cleanup()
+        super().tearDownClass()
 
     def test_shipped_rules_pass_promtool(self):
         p = subprocess.run(["promtool", "check", "rules", RULES], capture_output=True, text=True)
@@ -248,11 +245,7 @@ class OciHookTest(unittest.TestCase):
             ctl = os.path.join(tmp.path, "ctl.sock")
             port = free_port()
             tg = Tollgate(cgroups=[cg], args=["--control", ctl, "--metrics", str(port)])
-            srv_port = free_port()
-            srv = subprocess.Popen(["python3", "-m", "http.server", str(srv_port), "--bind",
-                                    "127.0.0.1"], cwd=tmp.path, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-            wait_port(srv_port)
+            srv, srv_port = http_server(tmp.path)
             # a real process in a real cgroup, as a runtime would have created it
             proc = cg.popen(["sleep", "60"])
             deadline = time.time() + 10

@@ -23,7 +23,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (TOLLGATE, Certs, Cgroup, Nginx, TempDir, Tollgate, tls_client_argv)
+from harness import TOLLGATE, Cgroup, NginxCase, Tollgate, tls_client_argv
 
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 
@@ -54,29 +54,12 @@ def stop(proc, errpath, timeout=60):
     return proc.returncode, err
 
 
-class EdgesTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = TempDir()
-        cls.certs = Certs(cls.tmp.path)
-        cls.nginx = Nginx(cls.tmp.path, cls.certs)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.nginx.stop()
-        cls.tmp.cleanup()
-
+class EdgesTest(NginxCase):
     def setUp(self):
         self.cg = Cgroup()
 
     def tearDown(self):
         self.cg.remove()
-
-    def tls_url(self, path):
-        return f"https://127.0.0.1:{self.nginx.tls_port}{path}"
-
-    def plain_url(self, path):
-        return f"http://127.0.0.1:{self.nginx.http_port}{path}"
 
     def test_json_to_full_disk(self):
         proc, errpath = start_tollgate(["--json", "/dev/full", "--cgroup", self.cg.rel])
@@ -215,13 +198,8 @@ class EdgesTest(unittest.TestCase):
             tg = Tollgate(cgroups=[self.cg])
             # a rescan of the process's maps is due 1 s after it is seen: wait for its
             # probes (a loaded machine may take longer than that)
-            deadline = time.time() + 15
-            while (time.time() < deadline and tg.proc.poll() is None and
-                   f"TLS probes on {real}: SSL_write" not in tg.stderr()):
-                time.sleep(0.1)
-            self.assertIsNone(tg.proc.poll(), tg.stderr())
+            tg.wait_stderr(f"TLS probes on {real}: SSL_write", timeout=15)
             # the maps were read: the real copy got probes, none of the others did
-            self.assertIn(f"TLS probes on {real}: SSL_write", tg.stderr())
             for p in (text, short, gone):
                 self.assertNotIn(p, tg.stderr())
             # and capture still works for a real client in the same cgroup
@@ -263,13 +241,8 @@ class EdgesTest(unittest.TestCase):
             self.assertEqual(client.stdout.readline().strip(), b"loaded")
             with open(f"/proc/{client.pid}/maps") as f:
                 self.assertIn(lib, f.read())  # the copy, not the system's library
-            t0 = time.time()
-            deadline = t0 + 10
-            while f"TLS probes on {lib}: SSL_write" not in tg.stderr():
-                self.assertLess(time.time(), deadline, tg.stderr())
-                time.sleep(0.05)
-            print(f"\n  library found {time.time() - t0:.3f} s after the client loaded it",
-                  flush=True)
+            took = tg.wait_stderr(f"TLS probes on {lib}: SSL_write")
+            print(f"\n  library found {took:.3f} s after the client loaded it", flush=True)
             client.stdin.write(b"go\n")
             client.stdin.flush()
             self.assertEqual(client.stdout.readline().strip(), b"done")
@@ -304,10 +277,7 @@ class EdgesTest(unittest.TestCase):
             holder = self.cg.popen(["python3", "-c", code, lib], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE)
             self.assertEqual(holder.stdout.readline().strip(), b"mapped")
-            deadline = time.time() + 10
-            while f"TLS probes on {lib}: SSL_write" not in tg.stderr():
-                self.assertLess(time.time(), deadline, tg.stderr())
-                time.sleep(0.1)
+            tg.wait_stderr(f"TLS probes on {lib}: SSL_write")
             holder.communicate(b"")
             # the upgrade: a new file (new inode) at the same path, shorter than the old
             # plan's offsets, so probing it with that plan would fail visibly

@@ -13,7 +13,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import TOLLGATE, Cgroup, TempDir, Tollgate, free_port, wait_port
+from harness import TOLLGATE, Cgroup, TempDir, Tollgate, free_port, http_server
 
 N = 6
 
@@ -42,11 +42,7 @@ class ForgetRemovedCgroupsTest(unittest.TestCase):
             ctl = os.path.join(tmp.path, "ctl.sock")
             mport = free_port()
             tg = Tollgate(cgroups=[parent], args=["--control", ctl, "--metrics", str(mport)])
-            port = free_port()
-            srv = subprocess.Popen(["python3", "-m", "http.server", str(port), "--bind",
-                                    "127.0.0.1"], cwd=tmp.path, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-            wait_port(port)
+            srv, port = http_server(tmp.path)
             url = f"http://127.0.0.1:{port}/item"
             churned = [Cgroup(parent=parent, name=f"churn{i}") for i in range(N)]
             for cg in [keep] + churned:
