@@ -409,7 +409,10 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 {
 	int created;
 
+	static const struct tpl_info no_tpl;
+
 	memset(q, 0, sizeof(*q));
+	q->ti = &no_tpl;
 	q->o = o;
 	q->ts = o->ts_ns;
 	q->ms = ms_clock(d, o->ts_ns);
@@ -424,8 +427,8 @@ static int resolve(struct detect *d, struct det_req *q, const struct tg_obs *o)
 		return 0; /* an orphan response: per-cgroup rules only */
 
 	q->host = req_host(d, o, &q->host_len);
-	q->ti = *o->tpl_info;
-	size_t tl = q->ti.len;
+	q->ti = o->tpl_info;
+	size_t tl = q->ti->len;
 	memcpy(d->endpoint, q->host, q->host_len);
 	memcpy(d->endpoint + q->host_len, o->tpl, tl + 1);
 	q->tpl = o->tpl;

@@ -70,14 +70,14 @@ static void enumeration(struct detect *d, const struct det_req *q)
 	uint64_t lo = UINT64_MAX, hi = 0, prev = 0;
 	unsigned n, inc = 0;
 
-	if (!c->b.enabled || !q->ti.has_num)
+	if (!c->b.enabled || !q->ti->has_num)
 		return;
 	e = lru_get(&d->t[DT_ENUMERATIONS], q->o->cgroup_id, q->ep_h, NULL);
 	if (!e) {
 		d->st.nomem++;
 		return;
 	}
-	if (!dset_add(&e->s, e->e, ENUM_IDS_MAX, q->ti.num, q->ms, c->b.window_s * 1000u))
+	if (!dset_add(&e->s, e->e, ENUM_IDS_MAX, q->ti->num, q->ms, c->b.window_s * 1000u))
 		return; /* an id seen again adds no evidence */
 	n = e->s.n;
 	if (n < c->threshold)
@@ -168,8 +168,8 @@ static void cross_endpoint(struct detect *d, const struct det_req *q)
 	x = dset_add(&h->cross, h->cross_e, CROSS_TPL_MAX, q->tpl_h, q->ms, c->b.window_s * 1000u);
 	if (!x)
 		return;
-	if (q->ti.nids) /* its collection: the template up to its last {id} */
-		x->aux = (uint32_t)(q->ti.parent_len ? tg_hash(q->tpl, q->ti.parent_len)
+	if (q->ti->nids) /* its collection: the template up to its last {id} */
+		x->aux = (uint32_t)(q->ti->parent_len ? tg_hash(q->tpl, q->ti->parent_len)
 						     : tg_hash("/", 1));
 	unsigned n = h->cross.n;
 	if (n <= c->threshold)

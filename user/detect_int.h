@@ -143,7 +143,7 @@ struct det_req {
 	size_t host_len;
 	const char *tpl;           /* path template */
 	const char *endpoint;      /* host + template */
-	struct tpl_info ti;
+	const struct tpl_info *ti; /* the observation's (never NULL: zeros without a path) */
 	uint64_t host_h, ep_h, tpl_h;
 };
 
