@@ -294,7 +294,8 @@ static int pid_has(const struct pid_ent *p, struct file_key k)
 	return 0;
 }
 
-/* Scoped: attach @tg for process @pid through @path. */
+/* Scoped: attach @tg for process @pid through @path, with RCU grace periods expedited
+ * (every path here: exec, the post-exec rescans of a process's maps, reconciles). */
 static void pid_attach(struct tls_probes *t, struct pid_ent *p, struct target *tg, const char *path)
 {
 	struct file_key *d;
@@ -306,7 +307,9 @@ static void pid_attach(struct tls_probes *t, struct pid_ent *p, struct target *t
 		return;
 	p->done = d;
 	p->done[p->ndone++] = tg->key;
+	expedite(t, 1);
 	attach_plan(t, tg, path, (int)p->pid, &p->fds, &p->nfds);
+	expedite(t, 0);
 }
 
 /* Is @path the file @tg was planned for (same st_dev and st_ino)? A path names another
@@ -422,11 +425,9 @@ static void watch_pid(struct tls_probes *t, uint32_t pid, uint64_t now)
 		p = pid_get(t, pid, 1);
 		if (!p)
 			return;
-		expedite(t, 1);
 		pid_attach_libs(t, p);
 		examine_exe(t, pid, p);
 		examine_maps(t, pid, p);
-		expedite(t, 0);
 		schedule(t, pid, now + 1000000000ULL);
 	}
 	p->gen = t->gen;
@@ -571,15 +572,12 @@ void tls_probes_exec(struct tls_probes *t, uint32_t pid, uint64_t kdev, uint64_t
 		if (!p)
 			return;
 		p->gen = t->gen;
-		expedite(t, 1);
 		pid_attach_libs(t, p);
 	}
 	/* a known file answers from the cache; an unknown one is examined through the
 	 * process (its path may live in another mount namespace) */
 	if (!tg || tg->plan.source)
 		examine_exe(t, pid, p);
-	if (t->o.scoped)
-		expedite(t, 0);
 	/* libraries are mapped after exec: look again once the loader is done */
 	schedule(t, pid, now + 150000000ULL);
 	schedule(t, pid, now + 1500000000ULL);

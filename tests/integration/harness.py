@@ -45,6 +45,15 @@ def wait_port(port, timeout=10.0):
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def tollgate_status(ctl):
+    """`tollgate status --json --control CTL`, parsed."""
+    p = subprocess.run([TOLLGATE, "status", "--json", "--control", ctl], capture_output=True,
+                       text=True, timeout=10)
+    if p.returncode != 0:
+        raise AssertionError(f"status failed: {p.stderr}")
+    return json.loads(p.stdout)
+
+
 def http_server(directory):
     """python3's http.server serving @directory on a free loopback port, ready.
     Returns (Popen, port); the caller terminates it."""

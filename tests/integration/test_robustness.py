@@ -23,7 +23,7 @@ import tempfile
 import time
 import unittest
 
-from harness import TOLLGATE, Cgroup, NginxCase, Tollgate, tls_client_argv
+from harness import TOLLGATE, Cgroup, NginxCase, Tollgate, tls_client_argv, tollgate_status
 
 LIBSSL = "/usr/lib/x86_64-linux-gnu/libssl.so.3"
 
@@ -224,11 +224,13 @@ class EdgesTest(NginxCase):
         maps find the copy, probe it, and its requests are captured."""
         d = tempfile.mkdtemp(prefix="tollgate-newlib-")
         lib = os.path.join(d, "libssl.so.3")
+        ctl = os.path.join(d, "ctl.sock")
         tg = None
         client = None
         try:
             shutil.copy(LIBSSL, lib)
-            tg = Tollgate(cgroups=[self.cg])
+            tg = Tollgate(cgroups=[self.cg], args=["--control", ctl])
+            self.assertEqual(tollgate_status(ctl)["tls"]["links"], 0)
             code = ("import ssl, sys, urllib.request\n"
                     "print('loaded', flush=True)\n"
                     "sys.stdin.readline()\n"
@@ -242,6 +244,12 @@ class EdgesTest(NginxCase):
             with open(f"/proc/{client.pid}/maps") as f:
                 self.assertIn(lib, f.read())  # the copy, not the system's library
             took = tg.wait_stderr(f"TLS probes on {lib}: SSL_write")
+            # that line is the plan; the probes are placed for the client's pid after it
+            # (the status counts them once all are): wait for them before the request
+            deadline = time.time() + 10
+            while tollgate_status(ctl)["tls"]["links"] == 0:
+                self.assertLess(time.time(), deadline, "no links after the plan line")
+                time.sleep(0.05)
             print(f"\n  library found {took:.3f} s after the client loaded it", flush=True)
             client.stdin.write(b"go\n")
             client.stdin.flush()

@@ -6,24 +6,15 @@ Real cgroups under a watched one, each with a real curl against a real local ser
 then removed; `tollgate status --json` must show the counts rise and fall back, and
 /metrics must no longer carry the removed cgroups' session_id series.
 """
-import json
 import os
-import subprocess
 import time
 import unittest
 import urllib.request
 
-from harness import TOLLGATE, Cgroup, TempDir, Tollgate, free_port, http_server
+from harness import (Cgroup, TempDir, Tollgate, free_port, http_server,
+                     tollgate_status)
 
 N = 6
-
-
-def status(ctl):
-    p = subprocess.run([TOLLGATE, "status", "--json", "--control", ctl], capture_output=True,
-                       text=True, timeout=10)
-    if p.returncode != 0:
-        raise AssertionError(f"status failed: {p.stderr}")
-    return json.loads(p.stdout)
 
 
 def scrape(port):
@@ -53,7 +44,7 @@ class ForgetRemovedCgroupsTest(unittest.TestCase):
                         e.get("cgroup") == churned[-1].rel, what="last churned response")
             deadline = time.time() + 10
             while time.time() < deadline:
-                st = status(ctl)["cgroup_state"]
+                st = tollgate_status(ctl)["cgroup_state"]
                 if st["detector_cgroups"] >= N + 1 and st["metric_sessions"] >= N + 1:
                     break
                 time.sleep(0.2)
@@ -70,7 +61,7 @@ class ForgetRemovedCgroupsTest(unittest.TestCase):
             # removed cgroups are forgotten after two walks that miss them (5 s apart)
             deadline = time.time() + 30
             while time.time() < deadline:
-                st = status(ctl)["cgroup_state"]
+                st = tollgate_status(ctl)["cgroup_state"]
                 if st["forgotten"] >= N:
                     break
                 time.sleep(0.5)
