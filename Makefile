@@ -36,7 +36,7 @@ CWARN     := -Wno-format-truncation
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) $(CWARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
              -I/usr/include/capstone
-LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone -lmicrohttpd -lm
+LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone -lmicrohttpd -lnghttp2 -lm
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
               -Wno-unused-parameter \
               -MMD -MP -Iinclude -I$(BUILD)

@@ -88,10 +88,22 @@ struct tg_tls_conn_key {
 	__u32 _pad0;
 };
 
+/* Where the HTTP/2 frames of one direction of a session stand (tls.bpf.c). */
+struct tg_h2_walk {
+	__u32 next;   /* bytes from the start of the next buffer to the next frame header */
+	__u32 seq;    /* pieces reported so far */
+	__u8 part[8]; /* the start of a frame header cut by the end of the last buffer */
+	__u8 have;    /* bytes in part (0: none) */
+	__u8 lost;    /* the walk lost its place: buffers are reported as prefixes only */
+	__u8 _pad0[6];
+};
+
 struct tg_tls_conn {
 	__u8 bound;
-	__u8 _pad0[7];
+	__u8 h2;      /* began with the HTTP/2 preface: every later buffer is captured */
+	__u8 _pad0[6];
 	__u64 cookie; /* the socket, once bound */
+	struct tg_h2_walk walk[2]; /* by enum tg_dir */
 };
 
 struct {

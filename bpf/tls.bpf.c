@@ -10,8 +10,9 @@
  *      in the bpf cookie (TG_TLS_* bits): source library, int or size_t length, result
  *      returned directly or through argument 4.
  * Out: TG_EV_PAYLOAD records (source openssl/gnutls) with the first capture_bytes of each
- *      buffer that starts an HTTP message, and the length only of the other buffers of
- *      sessions that carried HTTP; tls_pending entries that let skb.bpf.c bind a session to
+ *      buffer that starts an HTTP message or belongs to an HTTP/2 session (its frames:
+ *      HPACK header blocks need every byte, user/http2.c), and the length only of the
+ *      other buffers of sessions that carried HTTP; tls_pending entries that let skb.bpf.c bind a session to
  *      its socket.
  *
  * Enforcement (enforce.bpf.h): a TLS write from a cgroup with a kill verdict gets the
@@ -41,6 +42,180 @@ struct {
 	__type(key, __u64);
 	__type(value, struct tls_read_args);
 } tls_reads SEC(".maps");
+
+/* ---- HTTP/2: frames walked, so that every frame header and header block is captured ---- */
+
+#define TG_H2_PREFACE_LEN 24 /* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (RFC 9113 3.4) */
+#define TG_H2_WALK_MAX 64    /* frames walked per buffer */
+#define TG_H2_PIECES 16      /* pieces per buffer */
+
+/* One buffer's walk over its HTTP/2 frames (RFC 9113 4.1: 24-bit length, 8-bit type).
+ * A per-CPU map, not the stack: values loaded from a map are plain scalars to the
+ * verifier, so the paths of the walk end in states it can prune (kept on the stack, the
+ * walk was too large to verify). */
+struct h2_walk {
+	__u64 start[TG_H2_PIECES]; /* where each piece starts */
+	__u64 n;       /* pieces */
+	__u64 pos;     /* the next frame header */
+	__u64 cap_end; /* end of the last piece's captured bytes */
+	__u64 cut;     /* a frame header cut by the end of the buffer starts here; 0: none */
+	__u64 done;    /* 1: reached the end; 2: lost (a read fault, too many pieces) */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct h2_walk);
+} h2_walks SEC(".maps");
+
+/* One frame: a frame header, or a header block (HEADERS, PUSH_PROMISE, CONTINUATION)
+ * with its header, that the last piece does not capture whole starts a new piece.
+ * Returns non-zero when the walk is over. */
+static __always_inline int h2_walk_step(struct h2_walk *m, __u64 buf, __u64 len)
+{
+	__u64 pos = m->pos, flen, need, k;
+	__u8 fh[4];
+	int cut;
+
+	if (pos >= len) {
+		m->done = 1;
+		return 1;
+	}
+	cut = len - pos < 9;
+	if (!cut) {
+		if (bpf_probe_read_user(fh, sizeof(fh), (const void *)(buf + pos))) {
+			m->done = 2;
+			return 1;
+		}
+		flen = (__u64)fh[0] << 16 | (__u64)fh[1] << 8 | fh[2];
+		need = 9 + (fh[3] == 0x1 || fh[3] == 0x5 || fh[3] == 0x9 ? flen : 0);
+	} else {
+		flen = 0;
+		need = len - pos; /* the cut header is kept for the next buffer */
+	}
+	k = m->n;
+	if (pos + need > m->cap_end && pos > m->start[(k - 1) & (TG_H2_PIECES - 1)]) {
+		if (k >= TG_H2_PIECES) {
+			m->done = 2;
+			return 1;
+		}
+		m->start[k] = pos;
+		m->n = k + 1;
+		m->cap_end = pos + (len - pos < capture_bytes ? len - pos : capture_bytes);
+	}
+	if (cut) {
+		m->cut = pos;
+		m->pos = len;
+		m->done = 1;
+		return 1;
+	}
+	m->pos = pos + 9 + flen;
+	return 0;
+}
+
+/* Report the piece [start, end) of @buf with its first bytes (up to capture_bytes). */
+static __always_inline void emit_piece(__u64 conn_id, __u64 buf, __u64 start, __u64 end,
+				       int dir, __u64 cookie, int kind, __u32 seq)
+{
+	struct tg_payload_buf *b;
+	struct tg_payload_event *ev;
+	__u32 zero = 0;
+	__u64 n = end - start, cap;
+
+	b = bpf_map_lookup_elem(&payload_scratch, &zero);
+	if (!b)
+		return;
+	ev = TG_PBUF_EV(b);
+	cap = tg_cap_len(n);
+	if (cap && bpf_probe_read_user(TG_PBUF_DATA(b), cap, (const void *)(buf + start))) {
+		tg_count(TG_CNT_READ_FAULT);
+		cap = 0;
+	}
+	tg_fill_hdr(&ev->hdr, TG_EV_PAYLOAD, sizeof(*ev) + cap);
+	ev->conn_id = conn_id;
+	ev->len = n;
+	ev->cap_len = cap;
+	ev->dir = dir;
+	ev->source = cookie & TG_TLS_SRC_MASK;
+	ev->kind = kind;
+	__builtin_memset(ev->_pad0, 0, sizeof(ev->_pad0));
+	ev->seq = seq;
+	__builtin_memset(&ev->addr, 0, sizeof(ev->addr));
+	tg_output(ev, sizeof(*ev) + cap);
+}
+
+/*
+ * emit_h2 - report one buffer of an HTTP/2 session as pieces (tollgate_abi.h), so that
+ * user/http2.c sees every frame header and, up to capture_bytes each, every header
+ * block, while DATA payloads beyond them are only counted.
+ * @w: the direction's walk state; @kind: H2_PREFACE (the client's first buffer) or
+ * H2_FRAMES. A frame header cut by the buffer's end is finished from the next buffer. A
+ * read fault, more than TG_H2_WALK_MAX frames or TG_H2_PIECES pieces in one buffer, or a
+ * cut header that the next buffer is too short to finish loses the walk: one piece per
+ * buffer from then on (user space notices the gap and stops decoding the direction).
+ */
+static __always_inline void emit_h2(struct tg_h2_walk *w, __u64 conn_id, const void *buf,
+				    __u64 len, int dir, __u64 cookie, int kind)
+{
+	struct h2_walk *m;
+	__u32 zero = 0, seq = w->seq;
+
+	m = bpf_map_lookup_elem(&h2_walks, &zero);
+	if (!m)
+		return;
+	m->start[0] = 0;
+	m->n = 1;
+	m->cap_end = len < capture_bytes ? len : capture_bytes;
+	m->pos = w->next;
+	m->cut = 0;
+	m->done = 0;
+	if (!w->lost && w->have) {
+		/* the rest of a frame header cut by the last buffer opens this one */
+		__u64 have = w->have & 7, rest = 9 - have;
+		__u8 fh[4] = {};
+		if (len < rest) {
+			w->lost = 1;
+		} else {
+			for (__u64 j = 0; j < 4; j++) {
+				if (j < have)
+					fh[j] = w->part[j & 7];
+				else if (bpf_probe_read_user(&fh[j], 1, (const __u8 *)buf + j - have))
+					w->lost = 1;
+			}
+			m->pos = rest + ((__u64)fh[0] << 16 | (__u64)fh[1] << 8 | fh[2]);
+		}
+		w->have = 0;
+	}
+	if (!w->lost) {
+		for (int i = 0; i < TG_H2_WALK_MAX; i++)
+			if (h2_walk_step(m, (__u64)buf, len))
+				break;
+		if (m->done != 1)
+			w->lost = 1;
+	}
+	if (w->lost) {
+		m->n = 1;
+		m->cut = 0;
+	}
+	for (__u32 i = 0; i < TG_H2_PIECES; i++) {
+		__u64 n = m->n;
+		if (i >= n)
+			break;
+		__u64 st = m->start[i], end = i + 1 < n ? m->start[(i + 1) & (TG_H2_PIECES - 1)] : len;
+		emit_piece(conn_id, (__u64)buf, st, end, dir, cookie,
+			   i ? TG_KIND_H2_FRAMES : kind, seq++);
+	}
+	w->seq = seq;
+	w->next = m->pos > len ? m->pos - len : 0;
+	if (m->cut) {
+		__u64 at = m->cut, n = len > at ? TG_CLAMP(len - at, 8) : 0;
+		if (n && !bpf_probe_read_user(w->part, n, (const __u8 *)buf + at))
+			w->have = n;
+		else
+			w->lost = 1;
+	}
+}
 
 /*
  * emit_tls - report one plaintext buffer of a TLS session.
@@ -76,11 +251,27 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 			tg_count(TG_CNT_TLS_NON_HTTP);
 			return;
 		}
+		if (kind == TG_KIND_H2_PREFACE) {
+			nc.h2 = 1;
+			nc.walk[TG_DIR_OUT].next = TG_H2_PREFACE_LEN;
+		}
 		bpf_map_update_elem(&tls_conns, &k, &nc, BPF_ANY);
-		c = &nc;
+		c = bpf_map_lookup_elem(&tls_conns, &k);
+		if (!c)
+			return;
+	} else if (dir == TG_DIR_OUT && kind == TG_KIND_H2_PREFACE) {
+		/* a new connection on a reused session address */
+		c->h2 = 1;
+		__builtin_memset(c->walk, 0, sizeof(c->walk));
+		c->walk[TG_DIR_OUT].next = TG_H2_PREFACE_LEN;
+	} else if (c->h2) {
+		kind = TG_KIND_H2_FRAMES;
 	}
 	__u64 hold = 0;
-	if (dir == TG_DIR_OUT && kind == TG_KIND_REQUEST) {
+	/* a request: an HTTP/1 request line, or an HTTP/2 write that starts with a HEADERS
+	 * frame (type 1, RFC 9113 6.2) */
+	if (dir == TG_DIR_OUT && (kind == TG_KIND_REQUEST ||
+				  (kind == TG_KIND_H2_FRAMES && n >= 9 && peek[3] == 1))) {
 		if (v && v->action == TG_VERDICT_THROTTLE) {
 			hold = tg_gcra_shape(&v->req_tat, now, v->interval_ns, v->tolerance_ns);
 			if (hold > now) {
@@ -98,6 +289,10 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 		bpf_map_update_elem(&tls_pending, &id, &p, BPF_ANY);
 	}
 
+	if (kind == TG_KIND_H2_PREFACE || kind == TG_KIND_H2_FRAMES) {
+		emit_h2(&c->walk[dir & 1], conn_id, buf, len, dir, cookie, kind);
+		return;
+	}
 	b = bpf_map_lookup_elem(&payload_scratch, &zero);
 	if (!b)
 		return;
@@ -117,6 +312,7 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 	ev->source = cookie & TG_TLS_SRC_MASK;
 	ev->kind = kind;
 	__builtin_memset(ev->_pad0, 0, sizeof(ev->_pad0));
+	ev->seq = 0;
 	__builtin_memset(&ev->addr, 0, sizeof(ev->addr));
 	tg_output(ev, sizeof(*ev) + cap);
 }

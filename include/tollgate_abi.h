@@ -64,6 +64,8 @@ enum tg_kind {
 	TG_KIND_REQUEST = 1,    /* starts with an HTTP/1.x method token and a space */
 	TG_KIND_RESPONSE = 2,   /* starts with "HTTP/1." */
 	TG_KIND_H2_PREFACE = 3, /* starts with the HTTP/2 connection preface "PRI * HTTP/2.0" */
+	TG_KIND_H2_FRAMES = 4,  /* a later buffer of a TLS session that began with the preface:
+				 * HTTP/2 frames (RFC 9113 4.1), captured like a message head */
 };
 
 /* Common header of every ring-buffer record (48 bytes). */
@@ -101,7 +103,13 @@ struct tg_close_event {
 
 /* A TCP payload (source skb) or a TLS plaintext buffer (source openssl/gnutls).
  * data[] holds cap_len bytes: the first bytes of the payload when kind is not OTHER,
- * nothing for OTHER (only the length is reported: copy only what is needed). */
+ * nothing for OTHER (only the length is reported: copy only what is needed).
+ * HTTP/2 sessions (kinds H2_PREFACE and H2_FRAMES) are reported in pieces: consecutive
+ * spans of the direction's byte stream, len bytes each with the first cap_len captured;
+ * a TLS buffer is one piece, or more when frame headers or header blocks lie beyond the
+ * first capture_bytes (tls.bpf.c walks the frames). seq numbers the pieces of one
+ * session direction from 0 (the preface's, and the first read's), so a piece lost in the
+ * ring buffer shows as a gap. */
 struct tg_payload_event {
 	struct tg_hdr hdr;
 	__u64 conn_id; /* skb: socket cookie; TLS: the SSL* / gnutls_session_t address */
@@ -110,7 +118,8 @@ struct tg_payload_event {
 	__u8 dir;      /* enum tg_dir */
 	__u8 source;   /* enum tg_source */
 	__u8 kind;     /* enum tg_kind */
-	__u8 _pad0[7];
+	__u8 _pad0[3];
+	__u32 seq;     /* HTTP/2 pieces: see above; 0 otherwise */
 	struct tg_addr addr; /* skb: the remote endpoint; TLS: zero */
 	__u8 data[];
 };

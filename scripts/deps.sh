@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
   # build
   make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-  libssl-dev libyaml-dev libjansson-dev libcapstone-dev uthash-dev libmicrohttpd-dev
+  libssl-dev libyaml-dev libjansson-dev libcapstone-dev uthash-dev libmicrohttpd-dev libnghttp2-dev
   libxxhash-dev
   # tests
   libcmocka-dev libclang-rt-14-dev python3 curl wget openssl nginx iproute2 procps

@@ -50,7 +50,8 @@ int tg_decode(const void *data, size_t size, struct tg_record *rec)
 		if (p->cap_len > p->len || p->cap_len > TG_CAP_MAX ||
 		    sizeof(*p) + p->cap_len != h->size || p->dir > TG_DIR_IN ||
 		    p->source < TG_SRC_SKB || p->source > TG_SRC_GNUTLS ||
-		    p->kind > TG_KIND_H2_PREFACE)
+		    p->kind > TG_KIND_H2_FRAMES ||
+		    (p->kind == TG_KIND_H2_FRAMES && p->source == TG_SRC_SKB))
 			return -DECODE_FIELD;
 	} else if (h->size != min_size[h->type]) {
 		return -DECODE_SIZE;

@@ -11,6 +11,7 @@
 
 #include "flow.h"
 #include "http1.h"
+#include "http2.h"
 #include "http_classify.h"
 #include "redact.h"
 #include "template.h"
@@ -32,6 +33,11 @@ struct preq {
 	char *method, *host, *path, *query; /* into strs; NULL when absent */
 	char *tpl;           /* the path's template, into strs; NULL with path */
 	struct tpl_info ti;
+	/* HTTP/2: its stream, and its response once the response's HEADERS arrived */
+	uint32_t stream;
+	int r_status;        /* 0 until then */
+	int64_t r_retry;
+	uint64_t r_ts, r_bytes;
 	char strs[];
 };
 
@@ -52,7 +58,11 @@ struct conn {
 	char comm[17];
 	int has_addr;
 	struct tg_addr addr;
-	int opaque;               /* h2 or an upgraded (101) connection: no more HTTP/1 */
+	int opaque;               /* plaintext h2 or an upgraded (101) connection: no more
+				   * HTTP/1 */
+	struct h2_dir *h2_out, *h2_in; /* HTTP/2 over TLS: a decoder per direction */
+	uint32_t h2_seq[2];       /* the piece expected next, by enum tg_dir */
+	int h2_lost;              /* bit 0: out, bit 1: in; counted once each */
 	struct preq *head, *tail;
 	int depth;
 	/* the response in progress */
@@ -207,24 +217,22 @@ static void release_held(struct flow *f, struct conn *c)
 	}
 }
 
-static void finish_response(struct flow *f, struct conn *c)
+/* Report a response to @q (NULL: no request known) on @c; @ts CLOCK_MONOTONIC ns of its
+ * head, @bytes on the wire, @retry Retry-After as in struct http_response. */
+static void emit_response(struct flow *f, struct conn *c, const struct preq *q, int http,
+			  int status, uint64_t bytes, int64_t retry, uint64_t ts)
 {
 	struct tg_obs o;
-	struct preq *q = c->resp_req;
 
-	if (!c->resp_active)
-		return;
-	if (q)
-		emit_request(f, c, q);
-	obs_base(f, &o, OBS_RESPONSE, c->resp_ts, q ? q->cgroup_id : c->cgroup_id,
-		 q ? q->pid : c->pid, q ? q->tid : c->tid, q ? q->comm : c->comm);
+	obs_base(f, &o, OBS_RESPONSE, ts, q ? q->cgroup_id : c->cgroup_id, q ? q->pid : c->pid,
+		 q ? q->tid : c->tid, q ? q->comm : c->comm);
 	if (c->has_addr)
 		obs_addr(&o, &c->addr);
-	o.http = c->resp_http;
+	o.http = http;
 	o.tls = c->key.source == TG_SRC_SKB ? 0 : (int)c->key.source;
-	o.status = c->resp_status;
-	o.bytes = c->resp_bytes;
-	o.retry_after_s = c->resp_retry;
+	o.status = status;
+	o.bytes = bytes;
+	o.retry_after_s = retry;
 	if (q) {
 		o.method = q->method;
 		o.host = q->host;
@@ -232,10 +240,22 @@ static void finish_response(struct flow *f, struct conn *c)
 		o.tpl = q->tpl;
 		o.tpl_info = q->tpl ? &q->ti : NULL;
 		o.query = q->query;
-		o.latency_ms = c->resp_ts >= q->ts ? (double)(c->resp_ts - q->ts) / 1e6 : 0;
+		o.latency_ms = ts >= q->ts ? (double)(ts - q->ts) / 1e6 : 0;
 	}
 	f->st.responses++;
 	f->cfg.emit(f->cfg.ctx, &o);
+}
+
+static void finish_response(struct flow *f, struct conn *c)
+{
+	struct preq *q = c->resp_req;
+
+	if (!c->resp_active)
+		return;
+	if (q)
+		emit_request(f, c, q);
+	emit_response(f, c, q, c->resp_http, c->resp_status, c->resp_bytes, c->resp_retry,
+		      c->resp_ts);
 	free(q);
 	c->resp_req = NULL;
 	c->resp_active = 0;
@@ -259,8 +279,13 @@ static void conn_free(struct flow *f, struct conn *c)
 	release_held(f, c);
 	for (q = c->head; q; q = n) {
 		n = q->next;
+		if (q->r_status) /* an HTTP/2 response cut short */
+			emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry,
+				      q->r_ts);
 		free(q);
 	}
+	h2_dir_free(c->h2_out);
+	h2_dir_free(c->h2_in);
 	HASH_DEL(f->conns, c);
 	f->nconns--;
 	free(c);
@@ -440,7 +465,7 @@ static struct preq *make_req(const struct http_request *r, const struct tg_hdr *
 
 static void enqueue(struct flow *f, struct conn *c, struct preq *q)
 {
-	if (c->depth >= FLOW_MAX_PIPELINE) {
+	if (c->depth >= (c->h2_out ? FLOW_MAX_STREAMS : FLOW_MAX_PIPELINE)) {
 		struct preq *old = c->head;
 		emit_request(f, c, old);
 		c->head = old->next;
@@ -486,6 +511,184 @@ static void request_seen(struct flow *f, struct conn *c, struct preq *q)
 	}
 }
 
+/* ---- HTTP/2 over TLS: a request and a response per stream (RFC 9113 8.1) ---- */
+
+struct h2_ctx {
+	struct flow *f;
+	struct conn *c;
+	const struct tg_hdr *h;
+};
+
+/* The request of stream @stream on @c; unlinked from the connection's list when @take. */
+static struct preq *stream_find(struct conn *c, uint32_t stream, int take)
+{
+	struct preq *q, *prev = NULL;
+
+	for (q = c->head; q; prev = q, q = q->next) {
+		if (q->stream != stream)
+			continue;
+		if (take) {
+			if (prev)
+				prev->next = q->next;
+			else
+				c->head = q->next;
+			if (c->tail == q)
+				c->tail = prev;
+			c->depth--;
+			q->next = NULL;
+		}
+		return q;
+	}
+	return NULL;
+}
+
+/* Stream @stream closed (END_STREAM, RST_STREAM, idle): its request and, when its head
+ * came, its response are reported; the stream is forgotten. */
+static void stream_end(struct flow *f, struct conn *c, uint32_t stream)
+{
+	struct preq *q = stream_find(c, stream, 1);
+
+	if (!q)
+		return;
+	emit_request(f, c, q);
+	if (q->r_status)
+		emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry, q->r_ts);
+	free(q);
+}
+
+/* Report the responses in progress on @c as they are (the connection went idle). */
+static void h2_flush(struct flow *f, struct conn *c)
+{
+	struct preq *q = c->head, *n;
+
+	for (; q; q = n) {
+		n = q->next;
+		if (q->r_status)
+			stream_end(f, c, q->stream);
+	}
+}
+
+static void h2_out_block(void *ctx, const struct h2_block *b)
+{
+	struct h2_ctx *x = ctx;
+	struct preq *q;
+
+	if (b->kind != H2_REQUEST)
+		return; /* trailers after a request body */
+	q = make_req(&b->req, x->h, b->wire_len);
+	if (!q)
+		return;
+	q->http = OBS_HTTP_H2;
+	q->stream = b->stream;
+	if (b->req.content_length >= 0)
+		q->bytes += (uint64_t)b->req.content_length;
+	enqueue(x->f, x->c, q);
+	request_seen(x->f, x->c, q);
+}
+
+static void h2_reset(void *ctx, uint32_t stream)
+{
+	struct h2_ctx *x = ctx;
+
+	stream_end(x->f, x->c, stream);
+}
+
+static void h2_in_block(void *ctx, const struct h2_block *b)
+{
+	struct h2_ctx *x = ctx;
+	struct preq *q;
+
+	if (b->push || !(b->stream & 1))
+		return; /* server push (RFC 9113 8.4): not a request of this client */
+	q = stream_find(x->c, b->stream, 0);
+	if (b->kind == H2_RESPONSE) {
+		if (b->resp.status < 200)
+			return; /* interim (RFC 9110 15.2): the final one follows */
+		if (!q) {
+			x->f->st.orphan_responses++;
+			emit_response(x->f, x->c, NULL, OBS_HTTP_H2, b->resp.status, b->wire_len,
+				      b->resp.retry_after_s, x->h->ts_ns);
+			return;
+		}
+		if (!q->r_status) {
+			q->r_status = b->resp.status;
+			q->r_retry = b->resp.retry_after_s;
+			q->r_ts = x->h->ts_ns;
+		}
+	}
+	if (q && q->r_status)
+		q->r_bytes += b->wire_len;
+	if (b->end_stream)
+		stream_end(x->f, x->c, b->stream);
+}
+
+static void h2_in_data(void *ctx, uint32_t stream, uint64_t bytes, int end_stream)
+{
+	struct h2_ctx *x = ctx;
+	struct preq *q = stream_find(x->c, stream, 0);
+
+	if (!q || !q->r_status) {
+		x->f->st.unmatched_bytes += bytes;
+		return;
+	}
+	q->r_bytes += bytes;
+	if (end_stream)
+		stream_end(x->f, x->c, stream);
+}
+
+/* One buffer of an HTTP/2 session into the decoder of its direction. */
+static void h2_feed(struct flow *f, struct conn *c, const struct tg_payload_event *p,
+		    const struct tg_hdr *h)
+{
+	struct h2_ctx x = {f, c, h};
+	int out = p->dir == TG_DIR_OUT, bit = out ? 1 : 2;
+	struct h2_callbacks cb = {out ? h2_out_block : h2_in_block, out ? NULL : h2_in_data,
+				  h2_reset, &x};
+	int err = H2_LOST_GAP; /* a piece missing (dropped in the ring buffer) */
+
+	if (p->seq == c->h2_seq[out ? TG_DIR_OUT : TG_DIR_IN]++)
+		err = h2_dir_feed(out ? c->h2_out : c->h2_in, p->data, p->cap_len, p->len, &cb);
+	if (err != H2_OK && !(c->h2_lost & bit)) {
+		c->h2_lost |= bit;
+		f->st.h2_lost++;
+	}
+}
+
+/* HTTP/2 on @c is over: streams still open are reported, the decoders freed. */
+static void h2_stop(struct flow *f, struct conn *c)
+{
+	while (c->head)
+		stream_end(f, c, c->head->stream);
+	h2_dir_free(c->h2_out);
+	h2_dir_free(c->h2_in);
+	c->h2_out = c->h2_in = NULL;
+	c->h2_lost = 0;
+}
+
+/* The client preface on TLS session @c: decode HTTP/2 from here (a session address
+ * reused for a new connection starts over). */
+static void h2_start(struct flow *f, struct conn *c, const struct tg_payload_event *p,
+		     const struct tg_hdr *h)
+{
+	finish_response(f, c);
+	if (c->h2_out)
+		h2_stop(f, c);
+	c->h2_out = h2_dir_new(1);
+	c->h2_in = h2_dir_new(0);
+	c->h2_seq[TG_DIR_OUT] = c->h2_seq[TG_DIR_IN] = 0;
+	f->st.h2_prefaces++;
+	if (!c->h2_out || !c->h2_in) {
+		h2_dir_free(c->h2_out);
+		h2_dir_free(c->h2_in);
+		c->h2_out = c->h2_in = NULL;
+		c->h2_lost = 3;
+		f->st.h2_lost += 2;
+		c->opaque = 1;
+		return;
+	}
+	h2_feed(f, c, p, h);
+}
+
 static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_payload_event *p,
 			     const struct tg_hdr *h)
 {
@@ -493,7 +696,18 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 	size_t cap = p->cap_len, off = 0;
 	struct http_request r;
 
+	if (p->kind == TG_KIND_H2_PREFACE && c->key.source != TG_SRC_SKB) {
+		h2_start(f, c, p, h);
+		return;
+	}
+	if (p->kind == TG_KIND_H2_FRAMES) {
+		if (c->h2_out)
+			h2_feed(f, c, p, h);
+		return;
+	}
 	if (p->kind == TG_KIND_H2_PREFACE) {
+		/* HTTP/2 in plaintext (prior knowledge, RFC 9113 3.3): the skb hooks see
+		 * segments, not the writes, so it is reported per connection only */
 		finish_response(f, c);
 		c->opaque = 1;
 		f->st.h2_prefaces++;
@@ -516,6 +730,8 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 	}
 	if (p->kind != TG_KIND_REQUEST)
 		return; /* a request body: counted in the head's Content-Length */
+	if (c->h2_out)
+		h2_stop(f, c); /* the session address was reused for HTTP/1 */
 	finish_response(f, c);
 	while (off < cap) {
 		int more = p->cap_len < p->len;
@@ -566,6 +782,11 @@ static void on_response_bytes(struct flow *f, struct conn *c, const struct tg_pa
 	size_t cap = p->cap_len, off = 0;
 	struct http_response r;
 
+	if (p->kind == TG_KIND_H2_FRAMES) {
+		if (c->h2_in)
+			h2_feed(f, c, p, h);
+		return;
+	}
 	if (p->kind != TG_KIND_RESPONSE) {
 		if (c->resp_active) {
 			c->resp_bytes += p->len;
@@ -722,8 +943,12 @@ void flow_tick(struct flow *f, uint64_t now)
 			continue;
 		if (now - c->last_ts >= FLOW_CONN_IDLE_NS)
 			conn_free(f, c);
-		else if (c->resp_active && now - c->last_ts >= FLOW_RESPONSE_IDLE_NS)
-			finish_response(f, c);
+		else if (now - c->last_ts >= FLOW_RESPONSE_IDLE_NS) {
+			if (c->resp_active)
+				finish_response(f, c);
+			if (c->h2_in)
+				h2_flush(f, c);
+		}
 	}
 }
 

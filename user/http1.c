@@ -158,9 +158,8 @@ static size_t parse_fields(const char *start, const char *end, field_cb cb, void
 	return 0;
 }
 
-static void request_field(void *ctx, struct http_span name, struct http_span value)
+void http_request_field(struct http_request *r, struct http_span name, struct http_span value)
 {
-	struct http_request *r = ctx;
 
 	if (http_span_ieq(name, "host")) {
 		/* absolute-form authority wins over Host (RFC 9112 3.2.2) */
@@ -182,6 +181,11 @@ static void request_field(void *ctx, struct http_span name, struct http_span val
 	} else {
 		r->n_headers_dropped++;
 	}
+}
+
+static void request_field(void *ctx, struct http_span name, struct http_span value)
+{
+	http_request_field(ctx, name, value);
 }
 
 static void split_target(struct http_request *r)
@@ -294,9 +298,8 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
 	return HTTP1_COMPLETE;
 }
 
-static void response_field(void *ctx, struct http_span name, struct http_span value)
+void http_response_field(struct http_response *r, struct http_span name, struct http_span value)
 {
-	struct http_response *r = ctx;
 
 	if (http_span_ieq(name, "content-length")) {
 		int64_t v = parse_digits(value.p, value.n);
@@ -312,6 +315,18 @@ static void response_field(void *ctx, struct http_span name, struct http_span va
 		if (r->retry_after_s < 0 && value.n > 0)
 			r->retry_after_s = -2; /* an HTTP-date */
 	}
+}
+
+static void response_field(void *ctx, struct http_span name, struct http_span value)
+{
+	http_response_field(ctx, name, value);
+}
+
+void http_request_target(struct http_request *r, struct http_span target)
+{
+	r->target = target;
+	if (target.n)
+		split_target(r);
 }
 
 int http1_parse_response(const char *buf, size_t n, int more, struct http_response *r)

@@ -85,6 +85,21 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
  */
 int http1_parse_response(const char *buf, size_t n, int more, struct http_response *r);
 
+/*
+ * The field semantics of RFC 9110, shared by both versions (http2.c feeds them the
+ * fields of a decoded header block). Start from a zeroed message with content_length
+ * (and retry_after_s) -1; a conflicting Content-Length leaves -2, which the caller turns
+ * into -1 (invalid, RFC 9112 6.3) once every field is in.
+ * http_request_field: Host (kept when it is a valid host and the target is not in
+ * absolute-form), Content-Length, Transfer-Encoding, and the field itself into headers[].
+ * http_request_target: the request-target (RFC 9112 3.2) split into path and query, and
+ * the host of absolute-form; an empty target leaves them empty.
+ * http_response_field: Content-Length, Transfer-Encoding, Retry-After (RFC 9110 10.2.3).
+ */
+void http_request_field(struct http_request *r, struct http_span name, struct http_span value);
+void http_request_target(struct http_request *r, struct http_span target);
+void http_response_field(struct http_response *r, struct http_span name, struct http_span value);
+
 /* Find a header by case-insensitive name; NULL when absent. */
 const struct http_header *http1_header(const struct http_request *r, const char *name);
 

@@ -835,9 +835,10 @@ static void summary(struct run *r)
 	for (int i = 0; i < DECODE_ERROR_MAX; i++)
 		dec += r->decode_errors[i];
 	tg_info("stopped: %llu records, %llu http requests, %llu http responses, %llu h2 "
-		"connections",
+		"connections (%llu directions lost to the decoder)",
 		(unsigned long long)r->records, (unsigned long long)fs->requests,
-		(unsigned long long)fs->responses, (unsigned long long)fs->h2_prefaces);
+		(unsigned long long)fs->responses, (unsigned long long)fs->h2_prefaces,
+		(unsigned long long)fs->h2_lost);
 	tg_info("lost: %llu ring buffer drops, %llu malformed records, %llu output lines; "
 		"not reported: %llu unparsable HTTP heads, %llu non-HTTP TLS buffers",
 		(unsigned long long)r->kcnt[TG_CNT_RINGBUF_DROPS], (unsigned long long)dec,

@@ -15,7 +15,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 EV_CONNECT, EV_CLOSE, EV_PAYLOAD, EV_TLS_BIND, EV_EXEC, EV_EXIT = 1, 2, 3, 4, 5, 6
 SRC_SKB, SRC_OPENSSL, SRC_GNUTLS = 1, 2, 3
 OUT, IN = 0, 1
-OTHER, REQUEST, RESPONSE, H2 = 0, 1, 2, 3
+OTHER, REQUEST, RESPONSE, H2, H2_FRAMES = 0, 1, 2, 3, 4
 
 
 def write(target, data):
@@ -98,12 +98,12 @@ def close(cookie, ts):
     return hdr(EV_CLOSE, 56, ts=ts) + struct.pack("<Q", cookie)
 
 
-def payload(conn, data, d, src, kind, ts, length=None, pid=4242, port=443):
+def payload(conn, data, d, src, kind, ts, length=None, pid=4242, port=443, seq=0):
     cap = data if kind != OTHER else b""
     a = addr(port) if src == SRC_SKB else bytes(24)
     return (hdr(EV_PAYLOAD, 96 + len(cap), pid=pid, ts=ts) +
-            struct.pack("<QIHBBB7s", conn, length if length is not None else len(data),
-                        len(cap), d, src, kind, bytes(7)) + a + cap)
+            struct.pack("<QIHBBB3sI", conn, length if length is not None else len(data),
+                        len(cap), d, src, kind, bytes(3), seq) + a + cap)
 
 
 def bind(conn, cookie, ts):
@@ -213,7 +213,65 @@ def elf_seeds():
     write("elf", b"#!/bin/sh\necho not an ELF file\n")
 
 
+# ---- HTTP/2 (RFC 9113 frames, RFC 7541 HPACK literals without Huffman coding) ----
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2frame(typ, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([typ, flags]) + \
+        struct.pack(">I", stream) + payload
+
+
+def hpack(fields, index=False):
+    """Literal fields, new names; with incremental indexing when @index (RFC 7541 6.2)."""
+    out = b""
+    for k, v in fields:
+        out += bytes([0x40 if index else 0x00, len(k)]) + k + bytes([len(v)]) + v
+    return out
+
+
+def h2_client():
+    req = [(b":method", b"GET"), (b":scheme", b"https"), (b":authority", b"api.example.com"),
+           (b":path", b"/api/customers/1?api_key=sk-1"), (b"authorization", b"Bearer x")]
+    return (PREFACE + h2frame(4, 0, 0, bytes([0, 3, 0, 0, 0, 100])) +
+            h2frame(1, 0x5, 1, hpack(req, index=True)) +
+            h2frame(1, 0x5, 3, bytes([0x82, 0x87, 0xbe, 0x04, 3]) + b"/p2") +
+            h2frame(1, 0x4 | 0x8 | 0x20, 5, bytes([2, 0, 0, 0, 0, 16]) +
+                    hpack(req[:4]) + b"\0\0") +
+            h2frame(3, 0, 5, bytes(4)))
+
+
+def h2_server():
+    return (h2frame(4, 0, 0) + h2frame(4, 1, 0) +
+            h2frame(1, 0x4, 1, bytes([0x88]) + hpack([(b"content-length", b"3")])) +
+            h2frame(0, 0x1, 1, b"ok\n") +
+            h2frame(1, 0x0, 3, hpack([(b":status", b"429"), (b"retry-after", b"30")])) +
+            h2frame(9, 0x5, 3, b""))
+
+
+def http2_seeds():
+    write("http2", bytes([1, 0, 63]) + h2_client())
+    write("http2", bytes([1, 7, 0]) + h2_client())
+    write("http2", bytes([0, 0, 63]) + h2_server())
+    write("http2", bytes([0, 30, 1]) + h2_server())
+
+
+def flow_h2_seeds():
+    ms = 1_000_000
+    t = 5_000_000_000
+    ssl = 0x7f00_dead_beef
+    c, sv = h2_client(), h2_server()
+    write("flow", frames(payload(ssl, c[:40], OUT, SRC_OPENSSL, H2, t, seq=0),
+                         payload(ssl, c[40:], OUT, SRC_OPENSSL, H2_FRAMES, t + 1, seq=1),
+                         bind(ssl, 77, t + 2),
+                         payload(ssl, sv, IN, SRC_OPENSSL, H2_FRAMES, t + ms, seq=0),
+                         TICK, close(77, t + 3 * ms)))
+
+
 if __name__ == "__main__":
+    http2_seeds()
+    flow_h2_seeds()
     http_seeds()
     flow_seeds()
     elf_seeds()

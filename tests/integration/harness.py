@@ -216,6 +216,9 @@ class NginxCase(unittest.TestCase):
     def plain_url(self, path):
         return f"http://127.0.0.1:{self.nginx.http_port}{path}"
 
+    def h2_url(self, path):
+        return f"https://127.0.0.1:{self.nginx.h2_port}{path}"
+
 
 class Certs:
     """A self-signed certificate for localhost / 127.0.0.1."""
@@ -231,11 +234,13 @@ class Certs:
 
 
 class Nginx:
-    """nginx with one TLS and one plaintext server; /limited answers 429 past its rate."""
+    """nginx with a TLS server (HTTP/1.1 only), a TLS server that offers HTTP/2 by ALPN
+    (h2_port) and a plaintext server; /limited answers 429 past its rate."""
 
     def __init__(self, d, certs, rate="1r/s", burst=None, extra_locations=""):
         self.dir = d
         self.tls_port = free_port()
+        self.h2_port = free_port()
         self.http_port = free_port()
         self.access_log = os.path.join(d, "access.log")
         conf = os.path.join(d, "nginx.conf")
@@ -274,6 +279,12 @@ http {{
         {locations}
     }}
     server {{
+        listen 127.0.0.1:{self.h2_port} ssl http2;
+        ssl_certificate {certs.cert};
+        ssl_certificate_key {certs.key};
+        {locations}
+    }}
+    server {{
         listen 127.0.0.1:{self.http_port};
         {locations}
     }}
@@ -285,6 +296,7 @@ http {{
         self.proc = subprocess.Popen(["nginx", "-c", conf, "-g", "daemon off;"],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.tls_port)
+        wait_port(self.h2_port)
         wait_port(self.http_port)
 
     def _log_lines(self):

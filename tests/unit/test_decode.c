@@ -177,8 +177,17 @@ static void test_payload_fields(void **state)
 	e->source = TG_SRC_GNUTLS + 1;
 	assert_int_equal(decode(e, sz, &rec), -DECODE_FIELD);
 	e = payload(8, 8, 0);
-	e->kind = TG_KIND_H2_PREFACE + 1;
+	e->kind = TG_KIND_H2_FRAMES + 1;
 	assert_int_equal(decode(e, sz, &rec), -DECODE_FIELD);
+	/* HTTP/2 pieces come from TLS sessions only */
+	e = payload(8, 8, 0);
+	e->kind = TG_KIND_H2_FRAMES;
+	e->source = TG_SRC_SKB;
+	assert_int_equal(decode(e, sz, &rec), -DECODE_FIELD);
+	e = payload(8, 8, 0);
+	e->kind = TG_KIND_H2_FRAMES;
+	e->source = TG_SRC_OPENSSL;
+	assert_int_equal(decode(e, sz, &rec), 0);
 	e = payload(8, 8, 0);
 	e->kind = 0xff;
 	assert_int_equal(decode(e, sz, &rec), -DECODE_FIELD);

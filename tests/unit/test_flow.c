@@ -12,6 +12,7 @@
  * comm made printable UTF-8, redaction and auth_fp, orphan responses, bad heads, truncated request lines, and
  * eviction when max_conns is reached.
  */
+#include <nghttp2/nghttp2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -794,11 +795,11 @@ static void test_h2_preface(void **state)
 {
 	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 				      "\x00\x00\x00\x04\x00\x00\x00\x00\x00";
-	const struct tg_addr remote = ip4(127, 0, 0, 1, 8443);
 	struct flow *f = new_flow(0);
 	const struct tg_obs *o;
 
 	(void)state;
+	/* plaintext (prior knowledge): reported per connection */
 	payload_cap(f, 1 * SEC, &CURL, TG_SRC_SKB, TG_DIR_OUT, 1, &SERVER, preface,
 		    sizeof(preface) - 1, TG_CAP_DEFAULT);
 	assert_int_equal(nseen, 1);
@@ -817,21 +818,141 @@ static void test_h2_preface(void **state)
 	flow_drain(f);
 	assert_int_equal(nseen, 1);
 	done(f);
+}
 
-	/* over TLS: held until the bind like any request */
-	f = new_flow(0);
-	payload_cap(f, 1 * SEC, &PY, TG_SRC_OPENSSL, TG_DIR_OUT, 0x77, NULL, preface,
-		    sizeof(preface) - 1, TG_CAP_DEFAULT);
+/* An HTTP/2 piece of a TLS session (tollgate_abi.h), captured whole. */
+static void h2_piece(struct flow *f, uint64_t ts, int dir, int kind, uint32_t seq,
+		     const uint8_t *data, size_t n)
+{
+	size_t size = sizeof(struct tg_payload_event) + n;
+	struct tg_payload_event *e = calloc(1, size);
+
+	assert_non_null(e);
+	hdr(&e->hdr, TG_EV_PAYLOAD, size, ts, &PY);
+	e->conn_id = 0x77;
+	e->len = (__u32)n;
+	e->cap_len = (__u16)n;
+	e->dir = (__u8)dir;
+	e->source = TG_SRC_OPENSSL;
+	e->kind = (__u8)kind;
+	e->seq = seq;
+	memcpy(e->data, data, n);
+	feed(f, e, size);
+	free(e);
+}
+
+/* A frame: 9-byte header (RFC 9113 4.1) and payload, into @out; returns its size. */
+static size_t frame(uint8_t *out, uint8_t type, uint8_t flags, uint32_t stream,
+		    const uint8_t *p, size_t n)
+{
+	uint8_t h[9] = {(uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n, type, flags,
+			(uint8_t)(stream >> 24), (uint8_t)(stream >> 16), (uint8_t)(stream >> 8),
+			(uint8_t)stream};
+	memcpy(out, h, 9);
+	if (n)
+		memcpy(out + 9, p, n);
+	return 9 + n;
+}
+
+#define NV(n, v)                                                                          \
+	{ (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, sizeof(v) - 1, NGHTTP2_NV_FLAG_NONE }
+
+/* HEADERS (END_HEADERS, and END_STREAM when @end) of @nv encoded with @def. */
+static size_t headers(uint8_t *out, nghttp2_hd_deflater *def, uint32_t stream, int end,
+		      const nghttp2_nv *nv, size_t n)
+{
+	uint8_t blk[1024];
+	ssize_t len = nghttp2_hd_deflate_hd(def, blk, sizeof(blk), nv, n);
+
+	assert_true(len > 0);
+	return frame(out, 1, (uint8_t)(0x4 | (end ? 0x1 : 0)), stream, blk, (size_t)len);
+}
+
+/* HTTP/2 over TLS: a request per HEADERS frame (held until the bind), responses paired
+ * by stream in any order, the response's size from its DATA frames, and a piece missing
+ * in the sequence stops the direction, counted. */
+static void test_h2_streams(void **state)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	static const uint8_t body[100];
+	const struct tg_addr remote = ip4(127, 0, 0, 1, 8443);
+	nghttp2_nv r1[] = {NV(":method", "GET"), NV(":scheme", "https"),
+			   NV(":authority", "api.example.com"), NV(":path", "/api/customers/1"),
+			   NV("authorization", "Bearer abc")};
+	nghttp2_nv r2[] = {NV(":method", "GET"), NV(":scheme", "https"),
+			   NV(":authority", "api.example.com"),
+			   NV(":path", "/api/customers/2?api_key=abc")};
+	nghttp2_nv ok[] = {NV(":status", "200")};
+	nghttp2_nv limited[] = {NV(":status", "429"), NV("retry-after", "5")};
+	nghttp2_hd_deflater *cdef, *sdef;
+	uint8_t b[2048];
+	size_t n;
+	struct flow *f = new_flow(0);
+	const struct tg_obs *o;
+
+	(void)state;
+	assert_int_equal(nghttp2_hd_deflate_new(&cdef, 4096), 0);
+	assert_int_equal(nghttp2_hd_deflate_new(&sdef, 4096), 0);
+	memcpy(b, preface, 24);
+	n = 24 + frame(b + 24, 4, 0, 0, NULL, 0);
+	h2_piece(f, 1 * SEC, TG_DIR_OUT, TG_KIND_H2_PREFACE, 0, b, n);
 	assert_int_equal(nseen, 0);
-	bind_rec(f, 1 * SEC + 1, &PY, 0x77, 3, remote);
+	assert_int_equal(flow_stats(f)->h2_prefaces, 1);
+	n = headers(b, cdef, 1, 1, r1, 5);
+	h2_piece(f, 1 * SEC + 10, TG_DIR_OUT, TG_KIND_H2_FRAMES, 1, b, n);
+	assert_int_equal(nseen, 0); /* held until the bind */
+	bind_rec(f, 1 * SEC + 20, &PY, 0x77, 3, remote);
 	assert_int_equal(nseen, 1);
 	o = obs(0, OBS_REQUEST);
 	assert_int_equal(o->http, OBS_HTTP_H2);
 	assert_int_equal(o->tls, TG_SRC_OPENSSL);
-	check_req(o, NULL, NULL, NULL, NULL);
+	check_req(o, "GET", "api.example.com", "/api/customers/1", NULL);
+	assert_string_equal(o->tpl, "/api/customers/{id}");
+	assert_string_equal(o->auth_fp, FP_ABC);
 	check_addr(o, &remote);
+	n = headers(b, cdef, 3, 1, r2, 4);
+	h2_piece(f, 2 * SEC, TG_DIR_OUT, TG_KIND_H2_FRAMES, 2, b, n);
+	check_req(obs(1, OBS_REQUEST), "GET", "api.example.com", "/api/customers/2",
+		  "api_key=REDACTED");
+	assert_string_equal(obs(1, OBS_REQUEST)->auth_fp, FP_ABC);
+
+	/* the server: SETTINGS, stream 3's 429 first, then stream 1's 200 and its body */
+	n = frame(b, 4, 0, 0, NULL, 0);
+	n += headers(b + n, sdef, 3, 1, limited, 2);
+	h2_piece(f, 3 * SEC, TG_DIR_IN, TG_KIND_H2_FRAMES, 0, b, n);
+	assert_int_equal(nseen, 3);
+	o = obs(2, OBS_RESPONSE);
+	assert_int_equal(o->http, OBS_HTTP_H2);
+	assert_int_equal(o->status, 429);
+	assert_int_equal(o->retry_after_s, 5);
+	check_req(o, "GET", "api.example.com", "/api/customers/2", "api_key=REDACTED");
+	assert_true(o->latency_ms > 999 && o->latency_ms < 1001);
+	n = headers(b, sdef, 1, 0, ok, 1);
+	size_t hn = n;
+	h2_piece(f, 4 * SEC, TG_DIR_IN, TG_KIND_H2_FRAMES, 1, b, n);
+	assert_int_equal(nseen, 3); /* the body is to come */
+	n = frame(b, 0, 0x1, 1, body, sizeof(body));
+	h2_piece(f, 4 * SEC + 5, TG_DIR_IN, TG_KIND_H2_FRAMES, 2, b, n);
+	assert_int_equal(nseen, 4);
+	o = obs(3, OBS_RESPONSE);
+	assert_int_equal(o->status, 200);
+	check_req(o, "GET", "api.example.com", "/api/customers/1", NULL);
+	assert_int_equal(o->bytes, hn + 9 + sizeof(body));
+	assert_int_equal(flow_stats(f)->h2_lost, 0);
+
+	/* piece 4 of the client's direction arrives, piece 3 never did */
+	n = headers(b, cdef, 5, 1, r1, 5);
+	h2_piece(f, 5 * SEC, TG_DIR_OUT, TG_KIND_H2_FRAMES, 4, b, n);
+	assert_int_equal(flow_stats(f)->h2_lost, 1);
+	h2_piece(f, 5 * SEC, TG_DIR_OUT, TG_KIND_H2_FRAMES, 5, b, n);
+	assert_int_equal(nseen, 4);
+	assert_int_equal(flow_stats(f)->h2_lost, 1);
+	assert_int_equal(flow_stats(f)->requests, 2);
+	assert_int_equal(flow_stats(f)->responses, 2);
 	flow_drain(f);
-	assert_int_equal(nseen, 1);
+	assert_int_equal(nseen, 4);
+	nghttp2_hd_deflate_del(cdef);
+	nghttp2_hd_deflate_del(sdef);
 	done(f);
 }
 
@@ -981,6 +1102,7 @@ int main(void)
 		T(test_interim_100),
 		T(test_no_body),
 		T(test_h2_preface),
+		T(test_h2_streams),
 		T(test_credentials),
 		T(test_orphans_and_bad_heads),
 		T(test_truncated_line),
