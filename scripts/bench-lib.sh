@@ -101,8 +101,9 @@ bench_wait_port() {
   bench_die "nothing listens on port $port"
 }
 
-# nginx, one worker, TLS (ECDSA P-256) and plaintext, keep-alive without a request limit.
-# Sets TLS_PORT, HTTP_PORT.
+# nginx, one worker, TLS (ECDSA P-256; HTTP/1.1 on TLS_PORT, HTTP/2 offered by ALPN on
+# H2_PORT) and plaintext, keep-alive without a request limit. Sets TLS_PORT, H2_PORT,
+# HTTP_PORT.
 nginx_start() {
   local d="$BENCH_TMP/nginx"
   mkdir -p "$d"
@@ -111,6 +112,7 @@ nginx_start() {
     -keyout "$d/key.pem" -out "$d/cert.pem" -subj /CN=localhost \
     -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" 2>/dev/null
   TLS_PORT=$(bench_free_port)
+  H2_PORT=$(bench_free_port)
   HTTP_PORT=$(bench_free_port)
   cat >"$d/nginx.conf" <<EOF
 worker_processes 1;
@@ -130,6 +132,12 @@ http {
     location / { return 200 "ok\n"; }
   }
   server {
+    listen 127.0.0.1:$H2_PORT ssl http2;
+    ssl_certificate $d/cert.pem;
+    ssl_certificate_key $d/key.pem;
+    location / { return 200 "ok\n"; }
+  }
+  server {
     listen 127.0.0.1:$HTTP_PORT;
     location / { return 200 "ok\n"; }
   }
@@ -139,6 +147,7 @@ EOF
   bench_in_cg "$CG_BASE/server" "$SERVER_CPU" nginx -c "$d/nginx.conf" -g 'daemon off;' &
   NGINX_PID=$!
   bench_wait_port "$TLS_PORT"
+  bench_wait_port "$H2_PORT"
   bench_wait_port "$HTTP_PORT"
 }
 

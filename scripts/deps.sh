@@ -12,7 +12,7 @@ pkgs=(
   # tests
   libcmocka-dev libclang-rt-14-dev python3 curl wget openssl nginx iproute2 procps
   # benchmarks and operations tests
-  wrk prometheus libhttp-parser-dev
+  wrk prometheus libhttp-parser-dev nghttp2-client
 )
 
 missing=()

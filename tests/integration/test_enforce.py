@@ -62,6 +62,11 @@ class EnforceBase(NginxCase):
         return Tollgate(cgroups=cgroups, args=["--policy", path, "--control", "none", *args])
 
     def flood(self, cg, secs, mode, tag):
+        if mode == "h2":
+            # curl with nghttp2: one TLS connection, one stream after another
+            return cg.popen(["timeout", str(secs), "curl", "-sk", "--http2",
+                             f"https://127.0.0.1:{self.nginx.h2_port}/{tag}/[1-1000000]"],
+                            stdout=subprocess.DEVNULL)
         return cg.popen(["python3", "-c", FLOOD, str(self.nginx.tls_port), str(secs), mode, tag])
 
     def served(self, tag, since=0.0, until=float("inf")):
@@ -149,6 +154,9 @@ actions:
 
     def test_connection_per_request(self):
         self.check_shape("close")
+
+    def test_http2_streams(self):
+        self.check_shape("h2")
 
 
 class KillTest(EnforceBase):

@@ -398,6 +398,26 @@ static void test_padding_priority_continuation(void **state)
 	free(w);
 }
 
+/* An empty header block (a fuzzer's find: no buffer behind it) and an empty HEADERS
+ * with only padding are trailers with no fields, not errors. */
+static void test_empty_blocks(void **state)
+{
+	struct wire *w = malloc(sizeof(*w));
+	static const uint8_t padonly[3] = {2, 0, 0};
+	struct seen s;
+
+	(void)state;
+	w->n = 0;
+	put_frame(w, 1, 0x5, 1, NULL, 0);
+	put_frame(w, 1, 0x5 | 0x8, 3, padonly, sizeof(padonly));
+	assert_int_equal(feed_chunks(w, 0, w->n, &s), H2_OK);
+	assert_int_equal(s.nblocks, 2);
+	assert_int_equal(s.b[0].kind, H2_TRAILERS);
+	assert_int_equal(s.b[1].kind, H2_TRAILERS);
+	assert_int_equal(s.b[1].stream, 3);
+	free(w);
+}
+
 /* What cannot be decoded makes the direction lost, for good: no callbacks afterwards. */
 static void test_lost(void **state)
 {
@@ -463,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_responses),
 		cmocka_unit_test(test_data_beyond_capture),
 		cmocka_unit_test(test_padding_priority_continuation),
+		cmocka_unit_test(test_empty_blocks),
 		cmocka_unit_test(test_lost),
 	};
 
