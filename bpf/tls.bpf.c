@@ -43,6 +43,39 @@ struct {
 	__type(value, struct tls_read_args);
 } tls_reads SEC(".maps");
 
+/* Report the piece [start, end) of @buf with its first bytes (up to capture_bytes), or
+ * only its length when @kind is OTHER (not the start of an HTTP message). A whole TLS
+ * buffer is the piece [0, len) with seq 0. */
+static __always_inline void emit_piece(__u64 conn_id, __u64 buf, __u64 start, __u64 end,
+				       int dir, __u64 cookie, int kind, __u32 seq)
+{
+	struct tg_payload_buf *b;
+	struct tg_payload_event *ev;
+	__u32 zero = 0;
+	__u64 n = end - start, cap;
+
+	b = bpf_map_lookup_elem(&payload_scratch, &zero);
+	if (!b)
+		return;
+	ev = TG_PBUF_EV(b);
+	cap = kind == TG_KIND_OTHER ? 0 : tg_cap_len(n);
+	if (cap && bpf_probe_read_user(TG_PBUF_DATA(b), cap, (const void *)(buf + start))) {
+		tg_count(TG_CNT_READ_FAULT);
+		cap = 0;
+	}
+	tg_fill_hdr(&ev->hdr, TG_EV_PAYLOAD, sizeof(*ev) + cap);
+	ev->conn_id = conn_id;
+	ev->len = n;
+	ev->cap_len = cap;
+	ev->dir = dir;
+	ev->source = cookie & TG_TLS_SRC_MASK;
+	ev->kind = kind;
+	__builtin_memset(ev->_pad0, 0, sizeof(ev->_pad0));
+	ev->seq = seq;
+	__builtin_memset(&ev->addr, 0, sizeof(ev->addr));
+	tg_output(ev, sizeof(*ev) + cap);
+}
+
 /* ---- HTTP/2: frames walked, so that every frame header and header block is captured ---- */
 
 #define TG_H2_PREFACE_LEN 24 /* "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" (RFC 9113 3.4) */
@@ -112,37 +145,6 @@ static __always_inline int h2_walk_step(struct h2_walk *m, __u64 buf, __u64 len)
 	}
 	m->pos = pos + 9 + flen;
 	return 0;
-}
-
-/* Report the piece [start, end) of @buf with its first bytes (up to capture_bytes). */
-static __always_inline void emit_piece(__u64 conn_id, __u64 buf, __u64 start, __u64 end,
-				       int dir, __u64 cookie, int kind, __u32 seq)
-{
-	struct tg_payload_buf *b;
-	struct tg_payload_event *ev;
-	__u32 zero = 0;
-	__u64 n = end - start, cap;
-
-	b = bpf_map_lookup_elem(&payload_scratch, &zero);
-	if (!b)
-		return;
-	ev = TG_PBUF_EV(b);
-	cap = tg_cap_len(n);
-	if (cap && bpf_probe_read_user(TG_PBUF_DATA(b), cap, (const void *)(buf + start))) {
-		tg_count(TG_CNT_READ_FAULT);
-		cap = 0;
-	}
-	tg_fill_hdr(&ev->hdr, TG_EV_PAYLOAD, sizeof(*ev) + cap);
-	ev->conn_id = conn_id;
-	ev->len = n;
-	ev->cap_len = cap;
-	ev->dir = dir;
-	ev->source = cookie & TG_TLS_SRC_MASK;
-	ev->kind = kind;
-	__builtin_memset(ev->_pad0, 0, sizeof(ev->_pad0));
-	ev->seq = seq;
-	__builtin_memset(&ev->addr, 0, sizeof(ev->addr));
-	tg_output(ev, sizeof(*ev) + cap);
 }
 
 /*
@@ -229,12 +231,8 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 	__u64 id = bpf_get_current_pid_tgid();
 	struct tg_tls_conn_key k = {.conn_id = conn_id, .tgid = id >> 32};
 	struct tg_tls_conn *c, nc = {};
-	struct tg_payload_buf *b;
-	struct tg_payload_event *ev;
 	__u8 peek[TG_PEEK_LEN] = {};
-	__u32 zero = 0;
 	__u64 n;
-	__u64 cap = 0;
 	int kind;
 
 	if (len == 0 || len > 0x7fffffff)
@@ -293,28 +291,7 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 		emit_h2(&c->walk[dir & 1], conn_id, buf, len, dir, cookie, kind);
 		return;
 	}
-	b = bpf_map_lookup_elem(&payload_scratch, &zero);
-	if (!b)
-		return;
-	ev = TG_PBUF_EV(b);
-	if (kind != TG_KIND_OTHER) {
-		cap = tg_cap_len(len);
-		if (cap && bpf_probe_read_user(TG_PBUF_DATA(b), cap, buf)) {
-			tg_count(TG_CNT_READ_FAULT);
-			cap = 0;
-		}
-	}
-	tg_fill_hdr(&ev->hdr, TG_EV_PAYLOAD, sizeof(*ev) + cap);
-	ev->conn_id = conn_id;
-	ev->len = len;
-	ev->cap_len = cap;
-	ev->dir = dir;
-	ev->source = cookie & TG_TLS_SRC_MASK;
-	ev->kind = kind;
-	__builtin_memset(ev->_pad0, 0, sizeof(ev->_pad0));
-	ev->seq = 0;
-	__builtin_memset(&ev->addr, 0, sizeof(ev->addr));
-	tg_output(ev, sizeof(*ev) + cap);
+	emit_piece(conn_id, (__u64)buf, 0, len, dir, cookie, kind, 0);
 }
 
 /* Length argument as the site's calling convention has it (int or size_t). */

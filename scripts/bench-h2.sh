@@ -24,23 +24,14 @@ SECS=10
 CLIENTS=4
 STREAMS=10
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-
-num() { # num OPTION VALUE: a positive integer
-  if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -eq 0 ]; then
-    bench_die "$1: not a positive integer: $2"
-  fi
-  echo "$2"
-}
-
 while [ $# -gt 0 ]; do
   case $1 in
-    --rounds) ROUNDS=$(num "$1" "${2:-}"); shift 2 ;;
-    --seconds) SECS=$(num "$1" "${2:-}"); shift 2 ;;
-    --clients) CLIENTS=$(num "$1" "${2:-}"); shift 2 ;;
-    --streams) STREAMS=$(num "$1" "${2:-}"); shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) bench_log "unknown argument: $1"; usage >&2; exit 2 ;;
+    --rounds) ROUNDS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --seconds) SECS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --clients) CLIENTS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --streams) STREAMS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    -h | --help) bench_usage; exit 0 ;;
+    *) bench_log "unknown argument: $1"; bench_usage >&2; exit 2 ;;
   esac
 done
 

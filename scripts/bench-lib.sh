@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# bench-lib.sh - shared by scripts/bench-overhead.sh and scripts/soak.sh (source it).
+# bench-lib.sh - shared by scripts/bench-overhead.sh, bench-h2.sh and soak.sh (source it).
 #
 # Real processes only: nginx with TLS in its own cgroup pinned to CPU 0, clients in
 # their own cgroup pinned to CPU 1, build/tollgate run as the thing measured.
@@ -28,6 +28,17 @@ BENCH_PIDS=()
 
 bench_log() { printf '%s\n' "$*" >&2; }
 bench_die() { bench_log "error: $*"; exit 1; }
+
+# The calling script's usage: its header comment, from line 2 to `set -euo`.
+bench_usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+
+# bench_num OPTION VALUE: print VALUE if it is a positive integer, else die naming OPTION.
+bench_num() {
+  if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -eq 0 ]; then
+    bench_die "$1: not a positive integer: $2"
+  fi
+  echo "$2"
+}
 
 bench_setup() {
   [ "$(id -u)" -eq 0 ] || bench_die "run as root (cgroups, BPF)"

@@ -51,27 +51,18 @@ LOSS_SECS=10
 PARTS=keepalive,close,programs,loss,agent
 CONFIG_LIST=none,floor,tollgate,outside
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-
-num() { # num OPTION VALUE: a positive integer
-  if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -eq 0 ]; then
-    bench_die "$1: not a positive integer: $2"
-  fi
-  echo "$2"
-}
-
 while [ $# -gt 0 ]; do
   case $1 in
-    --rounds) ROUNDS=$(num "$1" "${2:-}"); shift 2 ;;
-    --seconds) SECS=$(num "$1" "${2:-}"); shift 2 ;;
-    --conns) CONNS=$(num "$1" "${2:-}"); shift 2 ;;
-    --agent-seconds) AGENT_SECS=$(num "$1" "${2:-}"); shift 2 ;;
-    --agent-rate) AGENT_RATE=$(num "$1" "${2:-}"); shift 2 ;;
-    --loss-seconds) LOSS_SECS=$(num "$1" "${2:-}"); shift 2 ;;
+    --rounds) ROUNDS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --seconds) SECS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --conns) CONNS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --agent-seconds) AGENT_SECS=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --agent-rate) AGENT_RATE=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --loss-seconds) LOSS_SECS=$(bench_num "$1" "${2:-}"); shift 2 ;;
     --parts) PARTS=${2:-}; shift 2 ;;
     --configs) CONFIG_LIST=${2:-}; shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; exit 2 ;;
+    -h | --help) bench_usage; exit 0 ;;
+    *) bench_usage >&2; exit 2 ;;
   esac
 done
 for p in ${PARTS//,/ }; do

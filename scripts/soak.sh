@@ -35,19 +35,14 @@ DURATION=600
 CHURN=1000
 INTERVAL=60
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
-num() {
-  if ! [[ $2 =~ ^[0-9]+$ ]] || [ "$2" -eq 0 ]; then bench_die "$1: not a positive integer: $2"; fi
-  echo "$2"
-}
 while [ $# -gt 0 ]; do
   case $1 in
-    --seconds) DURATION=$(num "$1" "${2:-}"); shift 2 ;;
-    --minutes) DURATION=$(($(num "$1" "${2:-}") * 60)); shift 2 ;;
-    --churn) CHURN=$(num "$1" "${2:-}"); shift 2 ;;
-    --interval) INTERVAL=$(num "$1" "${2:-}"); shift 2 ;;
-    -h | --help) usage; exit 0 ;;
-    *) usage >&2; exit 2 ;;
+    --seconds) DURATION=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --minutes) DURATION=$(($(bench_num "$1" "${2:-}") * 60)); shift 2 ;;
+    --churn) CHURN=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    --interval) INTERVAL=$(bench_num "$1" "${2:-}"); shift 2 ;;
+    -h | --help) bench_usage; exit 0 ;;
+    *) bench_usage >&2; exit 2 ;;
   esac
 done
 [ "$DURATION" -ge 20 ] || bench_die "--seconds: at least 20"

@@ -107,6 +107,9 @@ static void print_status(json_t *r)
 	       num(tls, "files"), num(tls, "files_cached"), num(tls, "files_forgotten"));
 	printf("records: %lld; ring buffer drops: %lld; malformed: %lld\n", num(r, "records"),
 	       num(r, "drops"), num(r, "malformed"));
+	json_t *h2 = json_object_get(r, "http2");
+	printf("http/2: %lld connections, %lld directions lost to the decoder\n",
+	       num(h2, "connections"), num(h2, "directions_lost"));
 	printf("tracked: %lld cgroups, %lld connections, %lld evictions\n",
 	       num(r, "tracked_cgroups"), num(r, "tracked_connections"), num(r, "state_evictions"));
 	json_t *cs = json_object_get(r, "cgroup_state");

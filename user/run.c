@@ -626,6 +626,9 @@ static json_t *ctl_status(struct run *r)
 			      (json_int_t)flow_conn_count(r->flow), "state_evictions",
 			      (json_int_t)state_evictions(r),
 			      "programs", progs, "verdicts", verdicts, "bpf_stats", bpf_stats_on());
+	json_object_set_new(o, "http2", json_pack("{s:I, s:I}", "connections",
+						  (json_int_t)fs->h2_prefaces, "directions_lost",
+						  (json_int_t)fs->h2_lost));
 	if (r->tls) {
 		const struct tls_probe_stats *t = tls_probes_stats(r->tls);
 		json_object_set_new(o, "tls",

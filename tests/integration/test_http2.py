@@ -10,7 +10,7 @@ import os
 import re
 import unittest
 
-from harness import Cgroup, NginxCase, Tollgate
+from harness import Cgroup, NginxCase, Tollgate, tollgate_status
 
 
 class Http2Test(NginxCase):
@@ -21,7 +21,8 @@ class Http2Test(NginxCase):
         super().setUpClass()
         cls.cg = Cgroup()
         cls.cg_enum = Cgroup()
-        cls.tg = Tollgate(cgroups=[cls.cg, cls.cg_enum])
+        cls.ctl = os.path.join(cls.tmp.path, "ctl.sock")
+        cls.tg = Tollgate(cgroups=[cls.cg, cls.cg_enum], args=["--control", cls.ctl])
         cls.host = f"127.0.0.1:{cls.nginx.h2_port}"
 
     @classmethod
@@ -155,17 +156,14 @@ for (const p of paths) {
         self.assertEqual(a["endpoint"], f"{self.host}/api/customers/{{id}}")
         self.assertEqual(a["samples"], [f"/api/customers/{i}" for i in range(16, 21)])
 
-    def test_zz_nothing_lost(self):
-        # runs last (unittest sorts by name): every h2 direction of this class decoded
-        self.cg.run(["curl", "-sk", "--http2", "-o", "/dev/null", self.h2_url("/h2/last")])
-        self.wait_count("http_response", "/h2/last", 1)
-        rc = self.tg.stop()
-        self.assertEqual(rc, 0)
-        m = re.search(r"(\d+) h2 connections \((\d+) directions lost", self.tg.stderr())
-        self.assertIsNotNone(m, self.tg.stderr()[-1000:])
-        self.assertGreaterEqual(int(m.group(1)), 1)
-        self.assertEqual(int(m.group(2)), 0)
-
+    def test_status_counts_http2(self):
+        before = tollgate_status(self.ctl)["http2"]
+        self.cg.run(["curl", "-sk", "--http2", "-o", "/dev/null", self.h2_url("/h2/status")])
+        self.wait_count("http_response", "/h2/status", 1)
+        after = tollgate_status(self.ctl)["http2"]
+        self.assertEqual(after["connections"], before["connections"] + 1)
+        # nothing in this class (every test's connections included) lost its place
+        self.assertEqual(after["directions_lost"], 0)
 
 if __name__ == "__main__":
     unittest.main()
