@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * flow.c - connection state, request/response pairing. See flow.h.
+ * flow.c - connections, sockets, HTTP/1 request/response pairing. See flow.h; HTTP/2
+ * streams are flow_h2.c's.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -9,72 +10,10 @@
 #include <uthash.h>
 #include <utlist.h>
 
-#include "flow.h"
-#include "http1.h"
+#include "flow_int.h"
 #include "http2.h"
 #include "http_classify.h"
-#include "redact.h"
-#include "template.h"
 #include "util.h"
-
-/* A request seen on a connection, waiting for its response. */
-struct preq {
-	struct preq *next;
-	uint64_t ts;         /* CLOCK_MONOTONIC ns */
-	uint64_t cgroup_id;
-	uint32_t pid, tid;
-	char comm[17];
-	int http;            /* enum obs_http */
-	int is_head;         /* HEAD: the response has no body (RFC 9110 9.3.2) */
-	int emitted;         /* its http_request observation went out */
-	int truncated;
-	uint64_t bytes;
-	char auth_fp[REDACT_FP_HEX + 1];
-	char *method, *host, *path, *query; /* into strs; NULL when absent */
-	char *tpl;           /* the path's template, into strs; NULL with path */
-	struct tpl_info ti;
-	/* HTTP/2: its stream, and its response once the response's HEADERS arrived */
-	uint32_t stream;
-	int r_status;        /* 0 until then */
-	int64_t r_retry;
-	uint64_t r_ts, r_bytes;
-	char strs[];
-};
-
-struct conn_key {
-	uint64_t id;     /* socket cookie, or TLS session address */
-	uint32_t pid;    /* 0 for sockets, tgid for TLS sessions */
-	uint32_t source; /* enum tg_source */
-};
-
-struct conn {
-	struct conn_key key;
-	UT_hash_handle hh;
-	struct conn *prev, *next; /* list of connections holding unbound TLS requests */
-	int held;                 /* on that list */
-	uint64_t held_since;      /* CLOCK_MONOTONIC of the oldest held request */
-	uint64_t cgroup_id;
-	uint32_t pid, tid;
-	char comm[17];
-	int has_addr;
-	struct tg_addr addr;
-	int opaque;               /* plaintext h2 or an upgraded (101) connection: no more
-				   * HTTP/1 */
-	struct h2_dir *h2_out, *h2_in; /* HTTP/2 over TLS: a decoder per direction */
-	uint32_t h2_seq[2];       /* the piece expected next, by enum tg_dir */
-	int h2_lost;              /* bit 0: out, bit 1: in; counted once each */
-	struct preq *head, *tail;
-	int depth;
-	/* the response in progress */
-	int resp_active;
-	int resp_status;
-	int resp_http;
-	int64_t resp_retry;
-	uint64_t resp_ts, resp_bytes;
-	int64_t resp_expect;      /* total bytes when known from its head, -1 */
-	struct preq *resp_req;
-	uint64_t last_ts;
-};
 
 struct sock {
 	uint64_t cookie;
@@ -85,16 +24,6 @@ struct sock {
 	struct tg_addr addr;
 	int has_tls;
 	struct conn_key tls; /* the TLS session bound to this socket */
-};
-
-struct flow {
-	struct flow_config cfg;
-	int64_t clock_off;
-	struct conn *conns;
-	struct sock *socks;
-	struct conn *held; /* utlist DL list */
-	struct flow_stats st;
-	uint32_t nconns;
 };
 
 struct flow *flow_new(const struct flow_config *cfg)
@@ -179,7 +108,7 @@ static void obs_addr(struct tg_obs *o, const struct tg_addr *a)
 	o->l4 = a->protocol ? a->protocol : TG_IPPROTO_TCP;
 }
 
-static void emit_request(struct flow *f, struct conn *c, struct preq *q)
+void flow_emit_request(struct flow *f, struct conn *c, struct preq *q)
 {
 	struct tg_obs o;
 
@@ -208,9 +137,9 @@ static void emit_request(struct flow *f, struct conn *c, struct preq *q)
 static void release_held(struct flow *f, struct conn *c)
 {
 	if (c->resp_req)
-		emit_request(f, c, c->resp_req);
+		flow_emit_request(f, c, c->resp_req);
 	for (struct preq *q = c->head; q; q = q->next)
-		emit_request(f, c, q);
+		flow_emit_request(f, c, q);
 	if (c->held) {
 		DL_DELETE(f->held, c);
 		c->held = 0;
@@ -219,7 +148,7 @@ static void release_held(struct flow *f, struct conn *c)
 
 /* Report a response to @q (NULL: no request known) on @c; @ts CLOCK_MONOTONIC ns of its
  * head, @bytes on the wire, @retry Retry-After as in struct http_response. */
-static void emit_response(struct flow *f, struct conn *c, const struct preq *q, int http,
+void flow_emit_response(struct flow *f, struct conn *c, const struct preq *q, int http,
 			  int status, uint64_t bytes, int64_t retry, uint64_t ts)
 {
 	struct tg_obs o;
@@ -246,15 +175,15 @@ static void emit_response(struct flow *f, struct conn *c, const struct preq *q, 
 	f->cfg.emit(f->cfg.ctx, &o);
 }
 
-static void finish_response(struct flow *f, struct conn *c)
+void flow_finish_response(struct flow *f, struct conn *c)
 {
 	struct preq *q = c->resp_req;
 
 	if (!c->resp_active)
 		return;
 	if (q)
-		emit_request(f, c, q);
-	emit_response(f, c, q, c->resp_http, c->resp_status, c->resp_bytes, c->resp_retry,
+		flow_emit_request(f, c, q);
+	flow_emit_response(f, c, q, c->resp_http, c->resp_status, c->resp_bytes, c->resp_retry,
 		      c->resp_ts);
 	free(q);
 	c->resp_req = NULL;
@@ -275,12 +204,12 @@ static void conn_free(struct flow *f, struct conn *c)
 {
 	struct preq *q, *n;
 
-	finish_response(f, c);
+	flow_finish_response(f, c);
 	release_held(f, c);
 	for (q = c->head; q; q = n) {
 		n = q->next;
 		if (q->r_status) /* an HTTP/2 response cut short */
-			emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry,
+			flow_emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry,
 				      q->r_ts);
 		free(q);
 	}
@@ -420,7 +349,7 @@ static char *put_str(char **cursor, const char *s, size_t n, int lower)
 	return d;
 }
 
-static struct preq *make_req(const struct http_request *r, const struct tg_hdr *h,
+struct preq *flow_make_req(const struct http_request *r, const struct tg_hdr *h,
 			     uint64_t wire_len)
 {
 	char q[TG_CAP_MAX * 3 + 16], tpl[TPL_MAX];
@@ -463,11 +392,11 @@ static struct preq *make_req(const struct http_request *r, const struct tg_hdr *
 	return p;
 }
 
-static void enqueue(struct flow *f, struct conn *c, struct preq *q)
+void flow_enqueue(struct flow *f, struct conn *c, struct preq *q)
 {
 	if (c->depth >= (c->h2_out ? FLOW_MAX_STREAMS : FLOW_MAX_PIPELINE)) {
 		struct preq *old = c->head;
-		emit_request(f, c, old);
+		flow_emit_request(f, c, old);
 		c->head = old->next;
 		if (!c->head)
 			c->tail = NULL;
@@ -498,10 +427,10 @@ static struct preq *dequeue(struct conn *c)
 }
 
 /* Report @q now, or hold it until the TLS session's socket is known. */
-static void request_seen(struct flow *f, struct conn *c, struct preq *q)
+void flow_request_seen(struct flow *f, struct conn *c, struct preq *q)
 {
 	if (c->key.source == TG_SRC_SKB || c->has_addr) {
-		emit_request(f, c, q);
+		flow_emit_request(f, c, q);
 		return;
 	}
 	if (!c->held) {
@@ -509,184 +438,6 @@ static void request_seen(struct flow *f, struct conn *c, struct preq *q)
 		c->held_since = q->ts;
 		DL_APPEND(f->held, c);
 	}
-}
-
-/* ---- HTTP/2 over TLS: a request and a response per stream (RFC 9113 8.1) ---- */
-
-struct h2_ctx {
-	struct flow *f;
-	struct conn *c;
-	const struct tg_hdr *h;
-};
-
-/* The request of stream @stream on @c; unlinked from the connection's list when @take. */
-static struct preq *stream_find(struct conn *c, uint32_t stream, int take)
-{
-	struct preq *q, *prev = NULL;
-
-	for (q = c->head; q; prev = q, q = q->next) {
-		if (q->stream != stream)
-			continue;
-		if (take) {
-			if (prev)
-				prev->next = q->next;
-			else
-				c->head = q->next;
-			if (c->tail == q)
-				c->tail = prev;
-			c->depth--;
-			q->next = NULL;
-		}
-		return q;
-	}
-	return NULL;
-}
-
-/* Stream @stream closed (END_STREAM, RST_STREAM, idle): its request and, when its head
- * came, its response are reported; the stream is forgotten. */
-static void stream_end(struct flow *f, struct conn *c, uint32_t stream)
-{
-	struct preq *q = stream_find(c, stream, 1);
-
-	if (!q)
-		return;
-	emit_request(f, c, q);
-	if (q->r_status)
-		emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry, q->r_ts);
-	free(q);
-}
-
-/* Report the responses in progress on @c as they are (the connection went idle). */
-static void h2_flush(struct flow *f, struct conn *c)
-{
-	struct preq *q = c->head, *n;
-
-	for (; q; q = n) {
-		n = q->next;
-		if (q->r_status)
-			stream_end(f, c, q->stream);
-	}
-}
-
-static void h2_out_block(void *ctx, const struct h2_block *b)
-{
-	struct h2_ctx *x = ctx;
-	struct preq *q;
-
-	if (b->kind != H2_REQUEST)
-		return; /* trailers after a request body */
-	q = make_req(&b->req, x->h, b->wire_len);
-	if (!q)
-		return;
-	q->http = OBS_HTTP_H2;
-	q->stream = b->stream;
-	if (b->req.content_length >= 0)
-		q->bytes += (uint64_t)b->req.content_length;
-	enqueue(x->f, x->c, q);
-	request_seen(x->f, x->c, q);
-}
-
-static void h2_reset(void *ctx, uint32_t stream)
-{
-	struct h2_ctx *x = ctx;
-
-	stream_end(x->f, x->c, stream);
-}
-
-static void h2_in_block(void *ctx, const struct h2_block *b)
-{
-	struct h2_ctx *x = ctx;
-	struct preq *q;
-
-	if (b->push || !(b->stream & 1))
-		return; /* server push (RFC 9113 8.4): not a request of this client */
-	q = stream_find(x->c, b->stream, 0);
-	if (b->kind == H2_RESPONSE) {
-		if (b->resp.status < 200)
-			return; /* interim (RFC 9110 15.2): the final one follows */
-		if (!q) {
-			x->f->st.orphan_responses++;
-			emit_response(x->f, x->c, NULL, OBS_HTTP_H2, b->resp.status, b->wire_len,
-				      b->resp.retry_after_s, x->h->ts_ns);
-			return;
-		}
-		if (!q->r_status) {
-			q->r_status = b->resp.status;
-			q->r_retry = b->resp.retry_after_s;
-			q->r_ts = x->h->ts_ns;
-		}
-	}
-	if (q && q->r_status)
-		q->r_bytes += b->wire_len;
-	if (b->end_stream)
-		stream_end(x->f, x->c, b->stream);
-}
-
-static void h2_in_data(void *ctx, uint32_t stream, uint64_t bytes, int end_stream)
-{
-	struct h2_ctx *x = ctx;
-	struct preq *q = stream_find(x->c, stream, 0);
-
-	if (!q || !q->r_status) {
-		x->f->st.unmatched_bytes += bytes;
-		return;
-	}
-	q->r_bytes += bytes;
-	if (end_stream)
-		stream_end(x->f, x->c, stream);
-}
-
-/* One buffer of an HTTP/2 session into the decoder of its direction. */
-static void h2_feed(struct flow *f, struct conn *c, const struct tg_payload_event *p,
-		    const struct tg_hdr *h)
-{
-	struct h2_ctx x = {f, c, h};
-	int out = p->dir == TG_DIR_OUT, bit = out ? 1 : 2;
-	struct h2_callbacks cb = {out ? h2_out_block : h2_in_block, out ? NULL : h2_in_data,
-				  h2_reset, &x};
-	int err = H2_LOST_GAP; /* a piece missing (dropped in the ring buffer) */
-
-	if (p->seq == c->h2_seq[out ? TG_DIR_OUT : TG_DIR_IN]++)
-		err = h2_dir_feed(out ? c->h2_out : c->h2_in, p->data, p->cap_len, p->len, &cb);
-	if (err != H2_OK && !(c->h2_lost & bit)) {
-		c->h2_lost |= bit;
-		f->st.h2_lost++;
-	}
-}
-
-/* HTTP/2 on @c is over: streams still open are reported, the decoders freed. */
-static void h2_stop(struct flow *f, struct conn *c)
-{
-	while (c->head)
-		stream_end(f, c, c->head->stream);
-	h2_dir_free(c->h2_out);
-	h2_dir_free(c->h2_in);
-	c->h2_out = c->h2_in = NULL;
-	c->h2_lost = 0;
-}
-
-/* The client preface on TLS session @c: decode HTTP/2 from here (a session address
- * reused for a new connection starts over). */
-static void h2_start(struct flow *f, struct conn *c, const struct tg_payload_event *p,
-		     const struct tg_hdr *h)
-{
-	finish_response(f, c);
-	if (c->h2_out)
-		h2_stop(f, c);
-	c->h2_out = h2_dir_new(1);
-	c->h2_in = h2_dir_new(0);
-	c->h2_seq[TG_DIR_OUT] = c->h2_seq[TG_DIR_IN] = 0;
-	f->st.h2_prefaces++;
-	if (!c->h2_out || !c->h2_in) {
-		h2_dir_free(c->h2_out);
-		h2_dir_free(c->h2_in);
-		c->h2_out = c->h2_in = NULL;
-		c->h2_lost = 3;
-		f->st.h2_lost += 2;
-		c->opaque = 1;
-		return;
-	}
-	h2_feed(f, c, p, h);
 }
 
 static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_payload_event *p,
@@ -697,42 +448,42 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 	struct http_request r;
 
 	if (p->kind == TG_KIND_H2_PREFACE && c->key.source != TG_SRC_SKB) {
-		h2_start(f, c, p, h);
+		flow_h2_start(f, c, p, h);
 		return;
 	}
 	if (p->kind == TG_KIND_H2_FRAMES) {
 		if (c->h2_out)
-			h2_feed(f, c, p, h);
+			flow_h2_feed(f, c, p, h);
 		return;
 	}
 	if (p->kind == TG_KIND_H2_PREFACE) {
 		/* HTTP/2 in plaintext (prior knowledge, RFC 9113 3.3): the skb hooks see
 		 * segments, not the writes, so it is reported per connection only */
-		finish_response(f, c);
+		flow_finish_response(f, c);
 		c->opaque = 1;
 		f->st.h2_prefaces++;
 		struct http_request none = {0};
 		none.method = (struct http_span){"", 0};
-		struct preq *q = make_req(&none, h, p->len);
+		struct preq *q = flow_make_req(&none, h, p->len);
 		if (!q)
 			return;
 		q->method = NULL;
 		q->http = OBS_HTTP_H2;
 		/* not queued: h2 responses are not paired (HTTP/2 decoding comes later) */
 		if (c->key.source == TG_SRC_SKB || c->has_addr) {
-			emit_request(f, c, q);
+			flow_emit_request(f, c, q);
 			free(q);
 		} else {
-			enqueue(f, c, q);
-			request_seen(f, c, q);
+			flow_enqueue(f, c, q);
+			flow_request_seen(f, c, q);
 		}
 		return;
 	}
 	if (p->kind != TG_KIND_REQUEST)
 		return; /* a request body: counted in the head's Content-Length */
 	if (c->h2_out)
-		h2_stop(f, c); /* the session address was reused for HTTP/1 */
-	finish_response(f, c);
+		flow_h2_stop(f, c); /* the session address was reused for HTTP/1 */
+	flow_finish_response(f, c);
 	while (off < cap) {
 		int more = p->cap_len < p->len;
 		int res = http1_parse_request(buf + off, cap - off, more, &r);
@@ -742,7 +493,7 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 		}
 		if (r.line_truncated)
 			f->st.truncated_heads++;
-		struct preq *q = make_req(&r, h, off == 0 ? p->len : p->len - off);
+		struct preq *q = flow_make_req(&r, h, off == 0 ? p->len : p->len - off);
 		if (!q)
 			return;
 		/* a request with neither Content-Length nor Transfer-Encoding has no body
@@ -758,15 +509,15 @@ static void on_request_bytes(struct flow *f, struct conn *c, const struct tg_pay
 			size_t n = cap - next < TG_PEEK_LEN ? cap - next : TG_PEEK_LEN;
 			if (tg_classify((const __u8 *)buf + next, (__u32)n) == TG_KIND_REQUEST)
 				/* pipelined: this one was complete, so its size is known; set
-				 * before request_seen() reports it */
+				 * before flow_request_seen() reports it */
 				q->bytes = r.header_len + (uint64_t)body;
 			else
 				next = 0;
 		} else {
 			next = 0;
 		}
-		enqueue(f, c, q);
-		request_seen(f, c, q);
+		flow_enqueue(f, c, q);
+		flow_request_seen(f, c, q);
 		if (!next)
 			return;
 		off = next;
@@ -784,14 +535,14 @@ static void on_response_bytes(struct flow *f, struct conn *c, const struct tg_pa
 
 	if (p->kind == TG_KIND_H2_FRAMES) {
 		if (c->h2_in)
-			h2_feed(f, c, p, h);
+			flow_h2_feed(f, c, p, h);
 		return;
 	}
 	if (p->kind != TG_KIND_RESPONSE) {
 		if (c->resp_active) {
 			c->resp_bytes += p->len;
 			if (c->resp_expect >= 0 && c->resp_bytes >= (uint64_t)c->resp_expect)
-				finish_response(f, c);
+				flow_finish_response(f, c);
 		} else {
 			f->st.unmatched_bytes += p->len;
 		}
@@ -806,7 +557,7 @@ static void on_response_bytes(struct flow *f, struct conn *c, const struct tg_pa
 				c->resp_bytes += p->len - off;
 			return;
 		}
-		finish_response(f, c);
+		flow_finish_response(f, c);
 		uint64_t rest = p->len - off;
 		if (r.status < 200 && r.status != 101) {
 			/* an interim response (RFC 9110 15.2): the final one follows */
@@ -833,7 +584,7 @@ static void on_response_bytes(struct flow *f, struct conn *c, const struct tg_pa
 		}
 		if (r.status == 101) {
 			c->opaque = 1; /* switched protocols: no HTTP/1 from here on */
-			finish_response(f, c);
+			flow_finish_response(f, c);
 			return;
 		}
 		if (c->resp_expect < 0 || rest < (uint64_t)c->resp_expect)
@@ -841,7 +592,7 @@ static void on_response_bytes(struct flow *f, struct conn *c, const struct tg_pa
 		/* complete within this buffer: another response may follow (pipelining) */
 		size_t next = off + (size_t)c->resp_expect;
 		c->resp_bytes = (uint64_t)c->resp_expect;
-		finish_response(f, c);
+		flow_finish_response(f, c);
 		if (next >= cap)
 			return;
 		size_t n = cap - next < TG_PEEK_LEN ? cap - next : TG_PEEK_LEN;
@@ -945,9 +696,9 @@ void flow_tick(struct flow *f, uint64_t now)
 			conn_free(f, c);
 		else if (now - c->last_ts >= FLOW_RESPONSE_IDLE_NS) {
 			if (c->resp_active)
-				finish_response(f, c);
+				flow_finish_response(f, c);
 			if (c->h2_in)
-				h2_flush(f, c);
+				flow_h2_flush(f, c);
 		}
 	}
 }
