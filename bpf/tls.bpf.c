@@ -10,10 +10,10 @@
  *      in the bpf cookie (TG_TLS_* bits): source library, int or size_t length, result
  *      returned directly or through argument 4.
  * Out: TG_EV_PAYLOAD records (source openssl/gnutls) with the first capture_bytes of each
- *      buffer that starts an HTTP message or belongs to an HTTP/2 session (its frames:
- *      HPACK header blocks need every byte, user/http2.c), and the length only of the
- *      other buffers of sessions that carried HTTP; tls_pending entries that let skb.bpf.c bind a session to
- *      its socket.
+ *      buffer that starts an HTTP message, every frame header and header block of an
+ *      HTTP/2 session (HPACK needs every byte of them, user/http2.c), and the length only
+ *      of the other buffers of sessions that carried HTTP; tls_pending entries that let
+ *      skb.bpf.c bind a session to its socket.
  *
  * Enforcement (enforce.bpf.h): a TLS write from a cgroup with a kill verdict gets the
  * process SIGKILLed before the plaintext is encrypted, so the request never leaves; an HTTP
@@ -91,7 +91,7 @@ struct h2_walk {
 	__u64 n;       /* pieces */
 	__u64 pos;     /* the next frame header */
 	__u64 cap_end; /* end of the last piece's captured bytes */
-	__u64 cut;     /* a frame header cut by the end of the buffer starts here; 0: none */
+	__u64 cut;     /* 1 + where a frame header cut by the end of the buffer starts; 0: none */
 	__u64 done;    /* 1: reached the end; 2: lost (a read fault, too many pieces) */
 };
 
@@ -138,7 +138,7 @@ static __always_inline int h2_walk_step(struct h2_walk *m, __u64 buf, __u64 len)
 		m->cap_end = pos + (len - pos < capture_bytes ? len - pos : capture_bytes);
 	}
 	if (cut) {
-		m->cut = pos;
+		m->cut = pos + 1;
 		m->pos = len;
 		m->done = 1;
 		return 1;
@@ -211,7 +211,7 @@ static __always_inline void emit_h2(struct tg_h2_walk *w, __u64 conn_id, const v
 	w->seq = seq;
 	w->next = m->pos > len ? m->pos - len : 0;
 	if (m->cut) {
-		__u64 at = m->cut, n = len > at ? TG_CLAMP(len - at, 8) : 0;
+		__u64 at = m->cut - 1, n = len > at ? TG_CLAMP(len - at, 8) : 0;
 		if (n && !bpf_probe_read_user(w->part, n, (const __u8 *)buf + at))
 			w->have = n;
 		else
@@ -267,9 +267,10 @@ static __always_inline void emit_tls(__u64 conn_id, const void *buf, __u64 len, 
 	}
 	__u64 hold = 0;
 	/* a request: an HTTP/1 request line, or an HTTP/2 write that starts with a HEADERS
-	 * frame (type 1, RFC 9113 6.2) */
-	if (dir == TG_DIR_OUT && (kind == TG_KIND_REQUEST ||
-				  (kind == TG_KIND_H2_FRAMES && n >= 9 && peek[3] == 1))) {
+	 * frame (type 1, RFC 9113 6.2) where the walk says a frame starts */
+	if (dir == TG_DIR_OUT &&
+	    (kind == TG_KIND_REQUEST || (kind == TG_KIND_H2_FRAMES && n >= 9 && peek[3] == 1 &&
+					 !c->walk[TG_DIR_OUT].next && !c->walk[TG_DIR_OUT].have))) {
 		if (v && v->action == TG_VERDICT_THROTTLE) {
 			hold = tg_gcra_shape(&v->req_tat, now, v->interval_ns, v->tolerance_ns);
 			if (hold > now) {

@@ -16,8 +16,8 @@
  * responses. An HTTP/2 session over TLS (its pieces, tollgate_abi.h) goes through an
  * http2.h decoder per direction: a request per HEADERS, its response paired by stream id
  * and reported when the stream ends (END_STREAM, RST_STREAM, the connection closing or
- * idle for FLOW_RESPONSE_IDLE_NS). State is bounded: at most max_conns connections and max_socks sockets, least
- * recently active evicted first and counted.
+ * idle for FLOW_RESPONSE_IDLE_NS). State is bounded: at most max_conns connections and
+ * max_socks sockets, least recently active evicted first and counted.
  */
 #ifndef TG_FLOW_H
 #define TG_FLOW_H

@@ -145,6 +145,51 @@ for (const p of paths) {
         with open(self.tg.out) as f:
             self.assertNotIn(key, f.read())
 
+    def test_frames_split_across_writes(self):
+        # a raw HTTP/2 client (python's ssl with ALPN h2, HPACK literals by hand) writes
+        # its frames in awkward pieces: the uprobe's frame walk must follow them across
+        # TLS writes and past the first --capture-bytes of a write
+        code = r"""
+import socket, ssl, struct, sys, time
+port, auth = int(sys.argv[1]), sys.argv[2].encode()
+def frame(t, f, sid, p=b""):
+    return struct.pack(">I", len(p))[1:] + bytes([t, f]) + struct.pack(">I", sid) + p
+def lit(k, v):
+    return bytes([0x00, len(k)]) + k + bytes([len(v)]) + v
+def headers(sid, path):
+    return frame(1, 0x5, sid, lit(b":method", b"GET") + lit(b":scheme", b"https") +
+                 lit(b":authority", auth) + lit(b":path", path))
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+ctx.set_alpn_protocols(["h2"])
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+assert s.selected_alpn_protocol() == "h2"
+h1, h3 = headers(1, b"/rawh2/cut-header"), headers(3, b"/rawh2/cut-at-start")
+h5, h7 = headers(5, b"/rawh2/after-unknown-frame"), headers(7, b"/rawh2/cut-block")
+for w in [b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(4, 0, 0) + h1[:4], h1[4:],
+          h3[:5], h3[5:],                       # a write of the first 5 header bytes
+          frame(0x20, 0, 0, b"x" * 3000) + h5,  # an unknown frame type (RFC 9113 5.5)
+          h7[:20], h7[20:]]:
+    s.sendall(w)
+    time.sleep(0.05)
+s.settimeout(1.0)
+try:
+    while s.recv(65536):
+        pass
+except socket.timeout:
+    pass
+"""
+        before = tollgate_status(self.ctl)["http2"]["directions_lost"]
+        self.cg.run(["python3", "-c", code, str(self.nginx.h2_port), "raw.example"])
+        paths = ["/rawh2/cut-header", "/rawh2/cut-at-start", "/rawh2/after-unknown-frame",
+                 "/rawh2/cut-block"]
+        reqs = self.wait_count("http_request", "/rawh2/", 4)
+        self.assertEqual([r["path"] for r in reqs], paths)
+        self.assertTrue(all(r["host"] == "raw.example" for r in reqs))
+        resps = self.wait_count("http_response", "/rawh2/", 4)
+        self.assertEqual(sorted(r["path"] for r in resps), sorted(paths))
+        self.assertTrue(all(r["status"] == 200 for r in resps))
+        self.assertEqual(tollgate_status(self.ctl)["http2"]["directions_lost"], before)
+
     def test_enumeration_over_h2(self):
         # SAFE-T1804 list-then-detail walk by a client that speaks HTTP/2
         self.cg_enum.run(["curl", "-sk", "--http2", "-o", "/dev/null",
