@@ -149,7 +149,7 @@ static void release_held(struct flow *f, struct conn *c)
 /* Report a response to @q (NULL: no request known) on @c; @ts CLOCK_MONOTONIC ns of its
  * head, @bytes on the wire, @retry Retry-After as in struct http_response. */
 void flow_emit_response(struct flow *f, struct conn *c, const struct preq *q, int http,
-			  int status, uint64_t bytes, int64_t retry, uint64_t ts)
+			int status, uint64_t bytes, int64_t retry, uint64_t ts)
 {
 	struct tg_obs o;
 
@@ -184,7 +184,7 @@ void flow_finish_response(struct flow *f, struct conn *c)
 	if (q)
 		flow_emit_request(f, c, q);
 	flow_emit_response(f, c, q, c->resp_http, c->resp_status, c->resp_bytes, c->resp_retry,
-		      c->resp_ts);
+			   c->resp_ts);
 	free(q);
 	c->resp_req = NULL;
 	c->resp_active = 0;
@@ -206,15 +206,12 @@ static void conn_free(struct flow *f, struct conn *c)
 
 	flow_finish_response(f, c);
 	release_held(f, c);
+	if (c->h2_out)
+		flow_h2_stop(f, c); /* reports the HTTP/2 responses cut short */
 	for (q = c->head; q; q = n) {
 		n = q->next;
-		if (q->r_status) /* an HTTP/2 response cut short */
-			flow_emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry,
-				      q->r_ts);
 		free(q);
 	}
-	h2_dir_free(c->h2_out);
-	h2_dir_free(c->h2_in);
 	HASH_DEL(f->conns, c);
 	f->nconns--;
 	free(c);
@@ -350,7 +347,7 @@ static char *put_str(char **cursor, const char *s, size_t n, int lower)
 }
 
 struct preq *flow_make_req(const struct http_request *r, const struct tg_hdr *h,
-			     uint64_t wire_len)
+			   uint64_t wire_len)
 {
 	char q[TG_CAP_MAX * 3 + 16], tpl[TPL_MAX];
 	struct http_span secret = {NULL, 0};

@@ -32,13 +32,15 @@
 #define FLOW_BIND_WAIT_NS (20ULL * 1000000ULL)        /* hold a TLS request for its 5-tuple */
 #define FLOW_MAX_PIPELINE 16                          /* requests waiting per connection */
 #define FLOW_MAX_STREAMS 256                          /* HTTP/2 streams open per connection */
+#define FLOW_MAX_H2 4096 /* HTTP/2 connections decoded at once (HPACK tables: ~10 KiB each) */
 
 struct flow_stats {
 	uint64_t requests;          /* http_request observations */
 	uint64_t responses;         /* http_response observations */
 	uint64_t h2_prefaces;       /* HTTP/2 connections seen (decoded per stream over TLS) */
 	uint64_t h2_lost;           /* HTTP/2 directions no longer decoded (a frame header or
-				     * header block beyond the capture, HPACK or frame errors) */
+				     * header block beyond the capture, HPACK or frame errors,
+				     * FLOW_MAX_H2 connections decoded already) */
 	uint64_t bad_heads;         /* looked like HTTP, failed to parse: not reported */
 	uint64_t truncated_heads;   /* request lines cut off by the capture size */
 	uint64_t orphan_responses;  /* responses with no request waiting */

@@ -51,7 +51,8 @@ static void stream_end(struct flow *f, struct conn *c, uint32_t stream)
 		return;
 	flow_emit_request(f, c, q);
 	if (q->r_status)
-		flow_emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry, q->r_ts);
+		flow_emit_response(f, c, q, OBS_HTTP_H2, q->r_status, q->r_bytes, q->r_retry,
+				   q->r_ts);
 	free(q);
 }
 
@@ -105,8 +106,8 @@ static void h2_in_block(void *ctx, const struct h2_block *b)
 			return; /* interim (RFC 9110 15.2): the final one follows */
 		if (!q) {
 			x->f->st.orphan_responses++;
-			flow_emit_response(x->f, x->c, NULL, OBS_HTTP_H2, b->resp.status, b->wire_len,
-				      b->resp.retry_after_s, x->h->ts_ns);
+			flow_emit_response(x->f, x->c, NULL, OBS_HTTP_H2, b->resp.status,
+					   b->wire_len, b->resp.retry_after_s, x->h->ts_ns);
 			return;
 		}
 		if (!q->r_status) {
@@ -137,7 +138,7 @@ static void h2_in_data(void *ctx, uint32_t stream, uint64_t bytes, int end_strea
 
 /* One buffer of an HTTP/2 session into the decoder of its direction. */
 void flow_h2_feed(struct flow *f, struct conn *c, const struct tg_payload_event *p,
-		    const struct tg_hdr *h)
+		  const struct tg_hdr *h)
 {
 	struct h2_ctx x = {f, c, h};
 	int out = p->dir == TG_DIR_OUT, bit = out ? 1 : 2;
@@ -158,6 +159,8 @@ void flow_h2_stop(struct flow *f, struct conn *c)
 {
 	while (c->head)
 		stream_end(f, c, c->head->stream);
+	if (c->h2_out)
+		f->nh2--;
 	h2_dir_free(c->h2_out);
 	h2_dir_free(c->h2_in);
 	c->h2_out = c->h2_in = NULL;
@@ -167,16 +170,18 @@ void flow_h2_stop(struct flow *f, struct conn *c)
 /* The client preface on TLS session @c: decode HTTP/2 from here (a session address
  * reused for a new connection starts over). */
 void flow_h2_start(struct flow *f, struct conn *c, const struct tg_payload_event *p,
-		     const struct tg_hdr *h)
+		   const struct tg_hdr *h)
 {
 	flow_finish_response(f, c);
 	if (c->h2_out)
 		flow_h2_stop(f, c);
-	c->h2_out = h2_dir_new(1);
-	c->h2_in = h2_dir_new(0);
-	c->h2_seq[TG_DIR_OUT] = c->h2_seq[TG_DIR_IN] = 0;
 	f->st.h2_prefaces++;
-	if (!c->h2_out || !c->h2_in) {
+	if (f->nh2 < FLOW_MAX_H2) {
+		c->h2_out = h2_dir_new(1);
+		c->h2_in = h2_dir_new(0);
+	}
+	c->h2_seq[TG_DIR_OUT] = c->h2_seq[TG_DIR_IN] = 0;
+	if (!c->h2_out || !c->h2_in) { /* over FLOW_MAX_H2, or ENOMEM: counted, not decoded */
 		h2_dir_free(c->h2_out);
 		h2_dir_free(c->h2_in);
 		c->h2_out = c->h2_in = NULL;
@@ -185,5 +190,6 @@ void flow_h2_start(struct flow *f, struct conn *c, const struct tg_payload_event
 		c->opaque = 1;
 		return;
 	}
+	f->nh2++;
 	flow_h2_feed(f, c, p, h);
 }

@@ -84,6 +84,7 @@ struct flow {
 	struct conn *held; /* utlist DL list */
 	struct flow_stats st;
 	uint32_t nconns;
+	uint32_t nh2;      /* connections with HTTP/2 decoders */
 };
 
 /* Report @q's http_request observation, once. */

@@ -71,14 +71,20 @@ void h2_dir_free(struct h2_dir *d)
 	free(d);
 }
 
-static int lose(struct h2_dir *d, int why)
+static void release_buffers(struct h2_dir *d)
 {
-	d->lost = why;
 	free(d->blk);
 	d->blk = NULL;
 	d->blk_len = d->blk_cap = 0;
 	free(d->fields);
 	d->fields = NULL;
+	d->fields_len = 0;
+}
+
+static int lose(struct h2_dir *d, int why)
+{
+	d->lost = why;
+	release_buffers(d);
 	return why;
 }
 
@@ -220,9 +226,10 @@ static int block_done(struct h2_dir *d, const struct h2_callbacks *cb)
 		b.kind = H2_TRAILERS;
 	}
 	d->in_block = 0;
-	d->blk_len = 0;
 	if (cb->block)
 		cb->block(cb->ctx, &b);
+	/* an idle connection keeps only its HPACK tables: buffers go with each block */
+	release_buffers(d);
 	return H2_OK;
 }
 

@@ -820,16 +820,16 @@ static void test_h2_preface(void **state)
 	done(f);
 }
 
-/* An HTTP/2 piece of a TLS session (tollgate_abi.h), captured whole. */
-static void h2_piece(struct flow *f, uint64_t ts, int dir, int kind, uint32_t seq,
-		     const uint8_t *data, size_t n)
+/* An HTTP/2 piece of TLS session @conn_id (tollgate_abi.h), captured whole. */
+static void h2_piece_on(struct flow *f, uint64_t conn_id, uint64_t ts, int dir, int kind,
+			uint32_t seq, const uint8_t *data, size_t n)
 {
 	size_t size = sizeof(struct tg_payload_event) + n;
 	struct tg_payload_event *e = calloc(1, size);
 
 	assert_non_null(e);
 	hdr(&e->hdr, TG_EV_PAYLOAD, size, ts, &PY);
-	e->conn_id = 0x77;
+	e->conn_id = conn_id;
 	e->len = (__u32)n;
 	e->cap_len = (__u16)n;
 	e->dir = (__u8)dir;
@@ -839,6 +839,12 @@ static void h2_piece(struct flow *f, uint64_t ts, int dir, int kind, uint32_t se
 	memcpy(e->data, data, n);
 	feed(f, e, size);
 	free(e);
+}
+
+static void h2_piece(struct flow *f, uint64_t ts, int dir, int kind, uint32_t seq,
+		     const uint8_t *data, size_t n)
+{
+	h2_piece_on(f, 0x77, ts, dir, kind, seq, data, n);
 }
 
 /* A frame: 9-byte header (RFC 9113 4.1) and payload, into @out; returns its size. */
@@ -953,6 +959,39 @@ static void test_h2_streams(void **state)
 	assert_int_equal(nseen, 4);
 	nghttp2_hd_deflate_del(cdef);
 	nghttp2_hd_deflate_del(sdef);
+	done(f);
+}
+
+/* At most FLOW_MAX_H2 connections hold HPACK decoders: one more is counted (both its
+ * directions lost), not decoded; once one closes, a new one is decoded again. */
+static void test_h2_decoder_bound(void **state)
+{
+	static const char preface[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+	nghttp2_nv r1[] = {NV(":method", "GET"), NV(":scheme", "https"),
+			   NV(":authority", "api.example.com"), NV(":path", "/x")};
+	nghttp2_hd_deflater *def;
+	uint8_t b[512];
+	size_t n;
+	struct flow *f = new_flow(0);
+
+	(void)state;
+	for (uint64_t i = 0; i < FLOW_MAX_H2 + 1; i++)
+		h2_piece_on(f, 0x1000 + i, 1 * SEC, TG_DIR_OUT, TG_KIND_H2_PREFACE, 0,
+			    (const uint8_t *)preface, 24);
+	assert_int_equal(flow_stats(f)->h2_prefaces, FLOW_MAX_H2 + 1);
+	assert_int_equal(flow_stats(f)->h2_lost, 2);
+	assert_int_equal(nghttp2_hd_deflate_new(&def, 4096), 0);
+	n = headers(b, def, 1, 1, r1, 4);
+	h2_piece_on(f, 0x1000 + FLOW_MAX_H2, 2 * SEC, TG_DIR_OUT, TG_KIND_H2_FRAMES, 1, b, n);
+	h2_piece_on(f, 0x1000, 2 * SEC, TG_DIR_OUT, TG_KIND_H2_FRAMES, 1, b, n);
+	flow_release_due(f, 2 * SEC + FLOW_BIND_WAIT_NS); /* no bind: released unbound */
+	assert_int_equal(flow_stats(f)->requests, 1); /* the first connection's only */
+	nghttp2_hd_deflate_del(def);
+	/* the connections go idle and are forgotten: a new one is decoded */
+	flow_tick(f, 1 * SEC + FLOW_CONN_IDLE_NS + 1);
+	h2_piece_on(f, 0x9999, 400 * SEC, TG_DIR_OUT, TG_KIND_H2_PREFACE, 0,
+		    (const uint8_t *)preface, 24);
+	assert_int_equal(flow_stats(f)->h2_lost, 2);
 	done(f);
 }
 
@@ -1103,6 +1142,7 @@ int main(void)
 		T(test_no_body),
 		T(test_h2_preface),
 		T(test_h2_streams),
+		T(test_h2_decoder_bound),
 		T(test_credentials),
 		T(test_orphans_and_bad_heads),
 		T(test_truncated_line),
