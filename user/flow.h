@@ -32,7 +32,7 @@
 #define FLOW_BIND_WAIT_NS (20ULL * 1000000ULL)        /* hold a TLS request for its 5-tuple */
 #define FLOW_MAX_PIPELINE 16                          /* requests waiting per connection */
 #define FLOW_MAX_STREAMS 256                          /* HTTP/2 streams open per connection */
-#define FLOW_MAX_H2 4096 /* HTTP/2 connections decoded at once (HPACK tables: ~10 KiB each) */
+#define FLOW_MAX_H2 4096 /* HTTP/2 connections decoded at once (2 HPACK tables, 4 KiB each) */
 
 struct flow_stats {
 	uint64_t requests;          /* http_request observations */
