@@ -8,6 +8,7 @@ in HPACK-coded fields are redacted like HTTP/1's; the detectors see h2 traffic.
 """
 import os
 import re
+import time
 import unittest
 
 from harness import Cgroup, NginxCase, Tollgate, tollgate_status
@@ -40,10 +41,13 @@ class Http2Test(NginxCase):
                 target(e).startswith(prefix)]
 
     def wait_count(self, kind, prefix, n, timeout=15):
-        self.tg.wait_for(lambda e: len(self.events(kind, prefix)) >= n, timeout=timeout,
-                         what=f"{n} {kind} under {prefix}")
+        """Exactly @n events of @kind under @prefix, once they have all arrived."""
+        deadline = time.time() + timeout
         got = self.events(kind, prefix)
-        self.assertEqual(len(got), n, got)
+        while len(got) < n and time.time() < deadline:
+            time.sleep(0.1)
+            got = self.events(kind, prefix)
+        self.assertEqual(len(got), n, got[-3:])
         return got
 
     def test_curl_requests_on_one_connection(self):
@@ -200,6 +204,24 @@ except socket.timeout:
         self.assertEqual(a["technique"], "SAFE-T1804")
         self.assertEqual(a["endpoint"], f"{self.host}/api/customers/{{id}}")
         self.assertEqual(a["samples"], [f"/api/customers/{i}" for i in range(16, 21)])
+
+    def test_many_connections_come_and_go(self):
+        # h2load (nghttp2's load generator): 200 connections, 2000 requests; every one
+        # decoded and paired, and the connections' state (HPACK decoders included) gone
+        # once they close
+        before = tollgate_status(self.ctl)
+        self.cg.run(["h2load", "-c", "200", "-n", "2000", "-m", "4",
+                     self.h2_url("/h2/churn")], timeout=120)
+        reqs = self.wait_count("http_request", "/h2/churn", 2000, timeout=30)
+        self.assertTrue(all(r["comm"] == "h2load" for r in reqs))
+        self.wait_count("http_response", "/h2/churn", 2000, timeout=30)
+        deadline = time.time() + 10
+        while tollgate_status(self.ctl)["tracked_connections"] > before["tracked_connections"]:
+            self.assertLess(time.time(), deadline, "connections still tracked")
+            time.sleep(0.1)
+        after = tollgate_status(self.ctl)["http2"]
+        self.assertEqual(after["connections"], before["http2"]["connections"] + 200)
+        self.assertEqual(after["directions_lost"], before["http2"]["directions_lost"])
 
     def test_status_counts_http2(self):
         before = tollgate_status(self.ctl)["http2"]
