@@ -160,7 +160,6 @@ static size_t parse_fields(const char *start, const char *end, field_cb cb, void
 
 void http_request_field(struct http_request *r, struct http_span name, struct http_span value)
 {
-
 	if (http_span_ieq(name, "host")) {
 		/* absolute-form authority wins over Host (RFC 9112 3.2.2) */
 		if (r->form != HTTP1_ABSOLUTE_FORM && valid_host(value))
@@ -300,7 +299,6 @@ int http1_parse_request(const char *buf, size_t n, int more, struct http_request
 
 void http_response_field(struct http_response *r, struct http_span name, struct http_span value)
 {
-
 	if (http_span_ieq(name, "content-length")) {
 		int64_t v = parse_digits(value.p, value.n);
 		if (r->content_length == -1 && v >= 0)
