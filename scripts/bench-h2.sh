@@ -52,21 +52,16 @@ echo "rounds: $ROUNDS x ${SECS}s per configuration"
 one_run() {
   local mode=$1 round=$2 out pid
   out="$BENCH_TMP/h2load-$mode-$round.txt"
-  local cpu0 cpu1 t0 t1 pct=- reqs=- resps=- lost=- drops=-
+  local pct=- reqs=- resps=- lost=- drops=-
   [ "$mode" = tollgate ] && tg_start "$mode-$round" --cgroup "$CG_BASE/client"
   bench_in_cg "$CG_BASE/client" "$CLIENT_CPU" h2load -c "$CLIENTS" -m "$STREAMS" -D "$SECS" \
     "https://127.0.0.1:$H2_PORT/bench" >"$out" 2>&1 &
   pid=$!
   BENCH_PIDS+=("$pid")
-  if [ -n "$TG_PID" ]; then
-    cpu0=$(proc_cpu_ns "$TG_PID")
-    t0=$(date +%s%N)
-  fi
+  [ -n "$TG_PID" ] && tg_cpu_mark
   wait "$pid" || bench_die "h2load failed: $(tail -3 "$out")"
   if [ -n "$TG_PID" ]; then
-    cpu1=$(proc_cpu_ns "$TG_PID")
-    t1=$(date +%s%N)
-    pct=$(awk -v a="$cpu0" -v b="$cpu1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", (b - a) * 100 / (e - s) }')
+    pct=$(tg_cpu_pct)
     tg_stop
     reqs=$(sed -n 's/.*stopped: [0-9]* records, \([0-9]*\) http requests.*/\1/p' "$TG_ERR")
     resps=$(sed -n 's/.*http requests, \([0-9]*\) http responses.*/\1/p' "$TG_ERR")

@@ -187,6 +187,19 @@ tg_stop() {
   TG_PID=""
 }
 
+# tg_cpu_mark, then tg_cpu_pct: tollgate's CPU time (utime + stime) between the two as a
+# percentage of one core over the wall-clock time between them.
+tg_cpu_mark() {
+  TG_CPU0=$(proc_cpu_ns "$TG_PID")
+  TG_T0=$(date +%s%N)
+}
+tg_cpu_pct() {
+  local c t
+  c=$(proc_cpu_ns "$TG_PID")
+  t=$(date +%s%N)
+  awk -v a="$TG_CPU0" -v b="$c" -v s="$TG_T0" -v e="$t" 'BEGIN { printf "%.1f", (b - a) * 100 / (e - s) }'
+}
+
 # CPU time (utime + stime, all threads) of a process in ns, from /proc/PID/stat.
 proc_cpu_ns() {
   awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.0f\n", ($12 + $13) * 1e9 / hz }' \

@@ -101,7 +101,7 @@ cfg_args() {
 one_run() {
   local label=$1 mode=$2 round=$3
   shift 3
-  local out="$BENCH_TMP/wrk-$label-$mode-$round.txt" cpu0=- cpu1 t0 t1 links=- pct=- seen=- drops=- wpid
+  local out="$BENCH_TMP/wrk-$label-$mode-$round.txt" links=- pct=- seen=- drops=- wpid
   if [ "$mode" != none ]; then
     # shellcheck disable=SC2046
     tg_start "$label-$mode-$round" $(cfg_args "$mode")
@@ -112,14 +112,11 @@ one_run() {
   sleep 1
   if [ -n "$TG_PID" ]; then
     links=$(proc_link_count "$TG_PID")
-    cpu0=$(proc_cpu_ns "$TG_PID")
-    t0=$(date +%s%N)
+    tg_cpu_mark
   fi
   wait "$wpid" || bench_die "wrk failed: $(tail -3 "$out")"
   if [ -n "$TG_PID" ]; then
-    cpu1=$(proc_cpu_ns "$TG_PID")
-    t1=$(date +%s%N)
-    pct=$(awk -v a="$cpu0" -v b="$cpu1" -v s="$t0" -v e="$t1" 'BEGIN { printf "%.1f", (b - a) * 100 / (e - s) }')
+    pct=$(tg_cpu_pct)
     tg_stop
     drops=$(tg_summary_drops "$TG_ERR")
     seen=$(sed -n 's/.*stopped: [0-9]* records, \([0-9]*\) http requests.*/\1/p' "$TG_ERR")
