@@ -146,8 +146,7 @@ static void release_held(struct flow *f, struct conn *c)
 	}
 }
 
-/* Report a response to @q (NULL: no request known) on @c; @ts CLOCK_MONOTONIC ns of its
- * head, @bytes on the wire, @retry Retry-After as in struct http_response. */
+/* see flow_int.h */
 void flow_emit_response(struct flow *f, struct conn *c, const struct preq *q, int http,
 			int status, uint64_t bytes, int64_t retry, uint64_t ts)
 {
@@ -423,7 +422,7 @@ static struct preq *dequeue(struct conn *c)
 	return q;
 }
 
-/* Report @q now, or hold it until the TLS session's socket is known. */
+/* see flow_int.h */
 void flow_request_seen(struct flow *f, struct conn *c, struct preq *q)
 {
 	if (c->key.source == TG_SRC_SKB || c->has_addr) {

@@ -233,6 +233,12 @@ static int block_done(struct h2_dir *d, const struct h2_callbacks *cb)
 	return H2_OK;
 }
 
+/* Does a frame of @type carry part of a header block (RFC 9113 4.3)? */
+static int carries_block(uint8_t type)
+{
+	return type == F_HEADERS || type == F_PUSH_PROMISE || type == F_CONTINUATION;
+}
+
 /* A frame header is complete in d->hdr: start its frame. */
 static int frame_start(struct h2_dir *d)
 {
@@ -256,7 +262,7 @@ static int frame_start(struct h2_dir *d)
 		d->block_end_stream = d->type == F_HEADERS && (d->flags & FL_END_STREAM);
 		d->block_wire = 0;
 	}
-	if (d->type == F_HEADERS || d->type == F_PUSH_PROMISE || d->type == F_CONTINUATION) {
+	if (carries_block(d->type)) {
 		d->block_wire += FRAME_HDR + (uint64_t)d->flen;
 		d->frame_start = d->blk_len;
 	}
@@ -345,7 +351,7 @@ int h2_dir_feed(struct h2_dir *d, const uint8_t *cap, size_t cap_len, uint64_t l
 		}
 		uint64_t n = len - pos < d->rem ? len - pos : d->rem;
 		avail = pos < cap_len ? cap_len - pos : 0;
-		if (d->type == F_HEADERS || d->type == F_PUSH_PROMISE || d->type == F_CONTINUATION) {
+		if (carries_block(d->type)) {
 			if (n > avail)
 				return lose(d, H2_LOST_GAP); /* part of a header block not captured */
 			if ((err = blk_append(d, cap + pos, (size_t)n)))
