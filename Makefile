@@ -34,7 +34,11 @@ WARN      := -Wall -Wextra -Werror
 # snprintf cuts long paths and strings on purpose; the bound is the point
 CWARN     := -Wno-format-truncation
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) $(CWARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+# user/ has one folder per pipeline stage (README "Layout"); every folder is on the
+# include path.
+USER_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard user/*/*.c user/*/*.h))))
+USER_INC  := $(addprefix -I,$(USER_DIRS))
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) $(CWARN) -MMD -MP -Iinclude $(USER_INC) -I$(BUILD) \
              -I/usr/include/capstone
 LDLIBS    := -lbpf -lelf -lz -lcrypto -lyaml -ljansson -lcapstone -lmicrohttpd -lnghttp2 -lm
 BPF_CFLAGS := -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 $(WARN) -Wno-unused-function \
@@ -44,7 +48,7 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
-LIB_SRCS  := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_SRCS  := $(filter-out user/cli/main.c,$(wildcard user/*/*.c))
 LIB_OBJS  := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 SAN_OBJS  := $(patsubst user/%.c,$(BUILD)/san/user/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -86,7 +90,7 @@ $(BUILD)/libtollgate.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/tollgate: $(BUILD)/user/main.o $(BUILD)/libtollgate.a
+$(BUILD)/tollgate: $(BUILD)/user/cli/main.o $(BUILD)/libtollgate.a
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -102,7 +106,7 @@ $(BUILD)/tollgate: $(BUILD)/user/main.o $(BUILD)/libtollgate.a
 # tests/fuzz/README.md); nothing here needs to change.
 FUZZ_SECONDS      ?= 20
 FUZZ_LONG_SECONDS ?= 600
-FUZZ_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude -Iuser -I$(BUILD) \
+FUZZ_CFLAGS := -O1 -g -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Iinclude $(USER_INC) -I$(BUILD) \
                -I/usr/include/capstone -Itests/fuzz -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
@@ -135,7 +139,7 @@ $(BUILD)/bench-pipeline: tests/bench/bench_pipeline.c $(BUILD)/libtollgate.a
 
 bench: $(BUILD)/bench-pipeline
 
--include $(wildcard $(BUILD)/fuzz/*.d $(BUILD)/fuzz/user/*.d $(BUILD)/bench-pipeline.d)
+-include $(wildcard $(BUILD)/fuzz/*.d $(BUILD)/fuzz/user/*/*.d $(BUILD)/bench-pipeline.d)
 
 # Unit tests: the same sources, built with ASan and UBSan.
 $(BUILD)/san/user/%.o: user/%.c | $(SKEL)
@@ -198,5 +202,5 @@ install: $(BUILD)/tollgate
 clean:
 	rm -rf $(BUILD)
 
--include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*.d $(BUILD)/san/user/*.d $(BUILD)/tests/*.d \
+-include $(wildcard $(BUILD)/bpf/*.d $(BUILD)/user/*/*.d $(BUILD)/san/user/*/*.d $(BUILD)/tests/*.d \
 		     $(BUILD)/*.d)

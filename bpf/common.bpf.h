@@ -24,7 +24,7 @@
 #define TG_ETH_P_IP 0x0800
 #define TG_ETH_P_IPV6 0x86DD
 
-/* ---- load-time settings (set by user/loader.c before load) ---- */
+/* ---- load-time settings (set by user/capture/loader.c before load) ---- */
 
 /* Payload bytes copied per HTTP message start, in [TG_CAP_MIN, TG_CAP_MAX]. */
 const volatile __u32 capture_bytes __weak = TG_CAP_DEFAULT;

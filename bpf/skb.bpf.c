@@ -8,7 +8,7 @@
  * Out: TG_EV_PAYLOAD records (source skb): the first capture_bytes of a TCP payload that
  *      starts an HTTP request (egress) or response (ingress), and the length only of the
  *      other payloads on connections known to carry HTTP; TG_EV_TLS_BIND records when a
- *      thread sends its first TCP payload after a TLS write (user/flow.c learns the TLS
+ *      thread sends its first TCP payload after a TLS write (user/flow/flow.c learns the TLS
  *      session's 5-tuple from it); per-cgroup counters in map cgroup_traffic.
  *
  * Enforcement (enforce.bpf.h): egress of a cgroup with a kill verdict is dropped; a

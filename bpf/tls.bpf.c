@@ -6,12 +6,12 @@
  *      in the first three argument registers; a TLS read (SSL_read, SSL_read_ex, OpenSSL's
  *      internal read worker, gnutls_record_recv) at entry (session, buf, len[, size_t
  *      *readbytes]) and at return (the result).
- *      user/tls_probe.c chooses the attach sites and passes the calling convention of each
+ *      user/capture/tls_probe.c chooses the attach sites and passes the calling convention of each
  *      in the bpf cookie (TG_TLS_* bits): source library, int or size_t length, result
  *      returned directly or through argument 4.
  * Out: TG_EV_PAYLOAD records (source openssl/gnutls) with the first capture_bytes of each
  *      buffer that starts an HTTP message, every frame header and header block of an
- *      HTTP/2 session (HPACK needs every byte of them, user/http2.c), and the length only
+ *      HTTP/2 session (HPACK needs every byte of them, user/flow/http2.c), and the length only
  *      of the other buffers of sessions that carried HTTP; tls_pending entries that let
  *      skb.bpf.c bind a session to its socket.
  *
@@ -27,7 +27,7 @@
  * entry, deleted at return. A plain preallocated hash: an LRU hash took 28% of the entry
  * program's time in its list locking (perf, scripts/bench-overhead.sh). A thread killed
  * inside a read leaves its entry behind; user space deletes the entries of threads that
- * no longer exist (user/tls_reads.c, every 10 s). Should the table still fill, further
+ * no longer exist (user/capture/tls_reads.c, every 10 s). Should the table still fill, further
  * reads are reported without their response and counted as TG_CNT_TLS_READS_FULL. */
 struct tls_read_args {
 	__u64 conn_id;
@@ -149,7 +149,7 @@ static __always_inline int h2_walk_step(struct h2_walk *m, __u64 buf, __u64 len)
 
 /*
  * emit_h2 - report one buffer of an HTTP/2 session as pieces (tollgate_abi.h), so that
- * user/http2.c sees every frame header and, up to capture_bytes each, every header
+ * user/flow/http2.c sees every frame header and, up to capture_bytes each, every header
  * block, while DATA payloads beyond them are only counted.
  * @w: the direction's walk state; @kind: H2_PREFACE (the client's first buffer) or
  * H2_FRAMES. A frame header cut by the buffer's end is finished from the next buffer. A

@@ -4,10 +4,10 @@
  *
  * Everything in here is read by both sides: fixed-width types only, explicit padding, no
  * pointers, no bool, no long. Every ring-buffer record starts with struct tg_hdr; user space
- * _Static_asserts the sizes (user/decode.c), so a layout change breaks the build, not the run.
+ * _Static_asserts the sizes (user/decode/decode.c), so a layout change breaks the build, not the run.
  *
  * Data flow: BPF programs write records into one ring buffer (map "events"); user space
- * decodes them (user/decode.c). The only data going the other way are load-time settings
+ * decodes them (user/decode/decode.c). The only data going the other way are load-time settings
  * (const volatile globals) and the maps named *_cfg / watched_cgroups.
  */
 #ifndef TOLLGATE_ABI_H
@@ -140,7 +140,7 @@ struct tg_exec_event {
 	char filename[TG_EXEC_PATH_LEN]; /* as passed to execve, NUL-terminated */
 };
 
-/* ---- enforcement (written by user/enforce.c, applied by the BPF programs) ---- */
+/* ---- enforcement (written by user/enforce/enforce.c, applied by the BPF programs) ---- */
 
 enum tg_verdict_action {
 	TG_VERDICT_THROTTLE = 1, /* police TCP connects, shape HTTP requests (tokenbucket.h) */
@@ -238,7 +238,7 @@ enum tg_counter {
 	TG_CNT_MAX,
 };
 
-/* bpf cookie bits of the TLS uprobes (user/tls_probe.c sets them per attach site). */
+/* bpf cookie bits of the TLS uprobes (user/capture/tls_probe.c sets them per attach site). */
 #define TG_TLS_SRC_MASK 0x0fULL  /* enum tg_source */
 #define TG_TLS_NUM32 0x10ULL     /* the length argument is a C int (SSL_write, SSL_read) */
 #define TG_TLS_RET_PTR 0x20ULL   /* read size is returned through argument 4 (the _ex form) */

@@ -10,10 +10,10 @@
  *    (jsonl_obs into memory, no write(2)). Stages are measured cumulatively: decode,
  *    decode+flow, decode+flow+JSON, decode+flow+detect+JSON (the twelve detectors under
  *    the built-in policy, as run.c's on_obs feeds them).
- * 2. Request-line and header parsing: http1_parse_request (user/http1.c) against the
+ * 2. Request-line and header parsing: http1_parse_request (user/flow/http1.c) against the
  *    reference parser of Debian's libhttp-parser-dev (nodejs/http-parser 2.9), on the same
  *    request heads; the same for responses.
- * 3. JSON lines: our writer (user/jsonw.c via jsonl_obs) against jansson (json_pack +
+ * 3. JSON lines: our writer (user/output/jsonw.c via jsonl_obs) against jansson (json_pack +
  *    json_dumps) on the same observations; both outputs are parsed back and compared.
  *
  * The stream imitates agent traffic: 80% of connections TLS (OpenSSL plaintext records,
@@ -690,7 +690,7 @@ static void bench_parsers(size_t n)
 	corpus_build(&rs, n, 1);
 	for (size_t i = 0; i < n; i++)
 		bytes += (double)rq.len[i];
-	printf("\n== 2. HTTP/1 head parsing: ours (user/http1.c) vs http-parser %lu.%lu.%lu "
+	printf("\n== 2. HTTP/1 head parsing: ours (user/flow/http1.c) vs http-parser %lu.%lu.%lu "
 	       "(libhttp-parser-dev)\n",
 	       (http_parser_version() >> 16) & 255, (http_parser_version() >> 8) & 255,
 	       http_parser_version() & 255);
@@ -924,7 +924,7 @@ static void bench_json(const struct stream *s, size_t nobs)
 	for (size_t i = 0; i < set.n; i++)
 		kinds[set.v[i].o.type]++;
 
-	printf("\n== 3. JSON lines: ours (user/jsonw.c via jsonl_obs) vs jansson %s "
+	printf("\n== 3. JSON lines: ours (user/output/jsonw.c via jsonl_obs) vs jansson %s "
 	       "(json_pack + json_dumps)\n", JANSSON_VERSION);
 	printf("observations: %zu from the stream (%zu http_request, %zu http_response, %zu "
 	       "connect, %zu close)\n", set.n, kinds[OBS_REQUEST], kinds[OBS_RESPONSE],

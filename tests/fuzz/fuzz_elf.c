@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
  * fuzz_elf.c - what tollgate does with a file that looks like a TLS library: elf_open,
- * elf_find_funcs, elf_vaddr_to_offset, elf_read_code (user/elf_file.c, over libelf) and
- * probe_plan with its x86 decoding (user/probe_site.c, over capstone).
+ * elf_find_funcs, elf_vaddr_to_offset, elf_read_code (user/capture/elf_file.c, over libelf) and
+ * probe_plan with its x86 decoding (user/capture/probe_site.c, over capstone).
  *
  * Input: the whole file. It is written to a memfd and opened through /proc/self/fd, as
  * tollgate opens /proc/PID/root/... paths. The x86 helpers also get the raw input as code.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_flow.c - the decode + flow path (user/decode.c, user/flow.c) and the JSON lines
- * writer (user/sink_jsonl.c, user/jsonw.c) fed arbitrary ring-buffer records.
+ * fuzz_flow.c - the decode + flow path (user/decode/decode.c, user/flow/flow.c) and the JSON lines
+ * writer (user/output/sink_jsonl.c, user/output/jsonw.c) fed arbitrary ring-buffer records.
  *
  * Input: a sequence of frames, each a little-endian u16 length and that many bytes: one
  * ring-buffer sample (tollgate_abi.h records; any bytes are allowed, tg_decode must reject

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_http2.c - h2_dir_feed (user/http2.c) on arbitrary frame streams.
+ * fuzz_http2.c - h2_dir_feed (user/flow/http2.c) on arbitrary frame streams.
  *
  * Input: byte 0 bit 0 selects the client direction (a preface first); byte 1 is the
  * buffer size the stream is cut into (0: one buffer); byte 2 how much of each buffer is

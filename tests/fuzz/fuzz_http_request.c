@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_http_request.c - http1_parse_request (user/http1.c) on arbitrary bytes.
+ * fuzz_http_request.c - http1_parse_request (user/flow/http1.c) on arbitrary bytes.
  *
  * Input: byte 0 bit 0 is the "more" flag (the capture was truncated), the rest is the
  * captured head. Checks: no out-of-bounds access (ASan), no UB (UBSan), and every span

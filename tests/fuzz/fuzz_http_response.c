@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_http_response.c - http1_parse_response (user/http1.c) on arbitrary bytes.
+ * fuzz_http_response.c - http1_parse_response (user/flow/http1.c) on arbitrary bytes.
  *
  * Input: byte 0 bit 0 is the "more" flag, bit 1 "the request was HEAD"; the rest is the
  * captured head. Checks memory safety, spans inside the input, and the ranges http1.h

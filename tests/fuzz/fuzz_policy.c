@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_policy.c - the policy parser (user/policy.c, libyaml) on arbitrary bytes.
+ * fuzz_policy.c - the policy parser (user/policy/policy.c, libyaml) on arbitrary bytes.
  *
  * Input: a YAML document. Checks memory safety; that a refused policy reports at least one
  * "NAME:LINE: ..." error and returns no policy; that an accepted one holds values inside

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_redact.c - redact_query and redact_auth_fp (user/redact.c) on arbitrary input.
+ * fuzz_redact.c - redact_query and redact_auth_fp (user/flow/redact.c) on arbitrary input.
  *
  * Input: byte 0 picks the output size for redact_query (1..256); the rest is used twice:
  * as a query string, and as a request head whose headers and query feed redact_auth_fp.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_replay.c - the JSON lines reader of `tollgate replay` (user/replay.c) and the
+ * fuzz_replay.c - the JSON lines reader of `tollgate replay` (user/cli/replay.c) and the
  * detectors behind it, on arbitrary input.
  *
  * Input: a stream of lines. Each line goes through replay_parse_line; the observations it

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * fuzz_template.c - tpl_path and tpl_segment_kind (user/template.c) on arbitrary bytes.
+ * fuzz_template.c - tpl_path and tpl_segment_kind (user/flow/template.c) on arbitrary bytes.
  *
  * Input: byte 0 = output buffer size - 8 (so 8..263 bytes), then a request path, up to its
  * first NUL byte (paths come from http1.c, which admits no NUL in a request-target).

@@ -2,7 +2,7 @@
 """Write the seed corpora of the libFuzzer targets into tests/fuzz/corpus/NAME/.
 
 Run it again after changing it (the output is committed): python3 tests/fuzz/make_seeds.py
-The record layouts follow include/tollgate_abi.h (user/decode.c asserts the same sizes).
+The record layouts follow include/tollgate_abi.h (user/decode/decode.c asserts the same sizes).
 """
 import hashlib
 import os

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_cgroup.c - user/cgroup.c against temporary files and directory trees (no cgroupfs,
+ * test_cgroup.c - user/attrib/cgroup.c against temporary files and directory trees (no cgroupfs,
  * no privileges): cgroup2_mount on mounts tables (present, absent, the first of several,
  * escaped paths, too small a buffer), the id -> path cache (ids are the st_ino of the
  * directories: root, nested, rescans on a miss, rate limiting, renames, removed cgroups

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_cgstats.c - user/cgstats.c, the per-cgroup figures of `tollgate top`: request and
+ * test_cgstats.c - user/output/cgstats.c, the per-cgroup figures of `tollgate top`: request and
  * 429 rates over the last CGSTATS_WINDOW seconds (window.h sliding windows), with late
  * observations counted in their own second and observations older than the window not
  * counted at all (they once landed in a newer second's bucket).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_decode.c - user/decode.c, ring-buffer sample validation against
+ * test_decode.c - user/decode/decode.c, ring-buffer sample validation against
  * include/tollgate_abi.h: every record type accepted at its exact size (and with the ring
  * buffer's 8-byte round-up), samples too short for a header or for their type, hdr.size
  * disagreeing with the sample, unknown types (0, 99, TG_EV_MAX), and payload fields out of

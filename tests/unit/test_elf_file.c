@@ -1,6 +1,6 @@
 /*
- * test_elf_file.c - elf_open, elf_find_funcs and probe_plan (user/elf_file.c,
- * user/probe_site.c) on files that are not what their name says: text, empty, an ELF
+ * test_elf_file.c - elf_open, elf_find_funcs and probe_plan (user/capture/elf_file.c,
+ * user/capture/probe_site.c) on files that are not what their name says: text, empty, an ELF
  * header cut short, a 32-bit ELF, a directory, a missing file, the first pages of the
  * real libssl.so.3, and a copy of it truncated while open. None may crash; each gets the
  * error elf_file.h documents, or a plan with no TLS API. The real libssl.so.3 gets its

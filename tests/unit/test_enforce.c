@@ -1,5 +1,5 @@
 /*
- * test_enforce.c - user/enforce.c without root: protection (literal and glob entries,
+ * test_enforce.c - user/enforce/enforce.c without root: protection (literal and glob entries,
  * descendants and ancestors), action choice and strength, cool-down summaries never
  * acting, commits only on success, kill without a verdict map, CIDR parsing.
  *

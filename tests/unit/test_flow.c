@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_flow.c - user/flow.c, from decoded records to observations. Synthetic records are
+ * test_flow.c - user/flow/flow.c, from decoded records to observations. Synthetic records are
  * built per include/tollgate_abi.h (payload kinds from tg_classify, nothing copied for
  * OTHER, as the BPF side does), checked with tg_decode and fed to flow_record; the
  * observations are copied out of the callback and checked field by field:

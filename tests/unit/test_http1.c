@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_http1.c - user/http1.c, HTTP/1.x message heads (RFC 9112).
+ * test_http1.c - user/flow/http1.c, HTTP/1.x message heads (RFC 9112).
  *
  * Requests: request line and headers (Host, Content-Length, Transfer-Encoding), path/query
  * split, absolute-form (userinfo never becomes the host), authority-form CONNECT,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_http2.c - user/http2.c, HTTP/2 frames and HPACK header blocks (RFC 9113, 7541).
+ * test_http2.c - user/flow/http2.c, HTTP/2 frames and HPACK header blocks (RFC 9113, 7541).
  *
  * Header blocks are encoded by nghttp2's own HPACK deflater (a real encoder with its
  * dynamic table, so later requests refer to fields of earlier ones). Checked: the client

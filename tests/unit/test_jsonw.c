@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_jsonw.c - user/jsonw.c, the JSON line builder: string escaping (quotes, backslash,
+ * test_jsonw.c - user/output/jsonw.c, the JSON line builder: string escaping (quotes, backslash,
  * control characters, DEL, NUL), UTF-8 passed through when valid and written as \u00XX
  * when not (stray continuation bytes, truncated, overlong, surrogate and out-of-range
  * sequences), integers at their limits, doubles and non-finite values, nesting and

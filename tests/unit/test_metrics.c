@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_metrics.c - user/metrics.c, the Prometheus text exposition (format 0.0.4): label
+ * test_metrics.c - user/output/metrics.c, the Prometheus text exposition (format 0.0.4): label
  * values full of quotes and backslashes, longer than the label cap, cut in the middle of a
  * UTF-8 character, not UTF-8 at all or with control characters; every rendered sample line is parsed back (name, {label="value",...},
  * value) to prove each value is closed and escaped, nothing follows the labels but the

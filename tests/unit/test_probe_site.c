@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_probe_site.c - user/probe_site.c and user/elf_file.c: which x86-64 instructions the
+ * test_probe_site.c - user/capture/probe_site.c and user/capture/elf_file.c: which x86-64 instructions the
  * kernel emulates for a uprobe (push, push r8..r15, call, jmp, jcc rel8/rel32, nop) and
  * which it single-steps (sub, mov, lea, endbr64 ...); x86_arg_site and x86_first_call on
  * hand-assembled code, including the real prologues of Debian 12's libssl.so.3 SSL_write,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_redact.c - user/redact.c: secret query parameters replaced by REDACTED ('&' and ';'
+ * test_redact.c - user/flow/redact.c: secret query parameters replaced by REDACTED ('&' and ';'
  * separators, empty and missing values, a too small output buffer, the first secret
  * returned), which parameter names and which values (by shape: token prefixes, long
  * base64 or hex) are secrets, header names, the keyed fingerprint (HMAC-SHA-256 under a

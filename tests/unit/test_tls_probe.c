@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_tls_probe.c - the file cache of user/tls_probe.c: a file examined once is answered
+ * test_tls_probe.c - the file cache of user/capture/tls_probe.c: a file examined once is answered
  * from the cache after, and the cache holds at most opts.max_files files however many a
  * host shows it (new executables, containers' libraries), forgetting the least recently
  * seen. Scoped mode with no watched cgroup: files are examined, nothing is attached, so

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_tls_reads.c - tls_thread_gone (user/tls_reads.c): which tls_reads entries the sweep
+ * test_tls_reads.c - tls_thread_gone (user/capture/tls_reads.c): which tls_reads entries the sweep
  * deletes. A live thread (this one, another thread of this process) is kept; a thread that
  * ended, and a process that was reaped, are gone. The map walk itself needs root and is
  * covered by tests/integration/test_capture.py (a client killed inside SSL_read).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-3-Clause
 /*
- * test_util.c - user/util.c: name_sanitize, which makes names from outside (comm, cgroup
+ * test_util.c - user/util/util.c: name_sanitize, which makes names from outside (comm, cgroup
  * directory names) printable UTF-8: ASCII and valid UTF-8 kept, C0/DEL/C1 controls and
  * each byte of an invalid sequence (stray continuation, truncated, overlong, surrogate,
  * past U+10FFFF) replaced by '?', output bounded without cutting a character, NUL and
