@@ -183,7 +183,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory fuzz-smoke
 
 # Binary, default policy (kept if one is there), Prometheus rules, Grafana dashboard,
-# systemd unit, OCI hooks.d entry, README.
+# systemd unit, OCI hooks.d entry, logrotate snippet, README.
 install: $(BUILD)/tollgate
 	install -D -m 0755 $(BUILD)/tollgate $(DESTDIR)$(PREFIX)/bin/tollgate
 	install -D -m 0644 scripts/deploy/prometheus-rules.yml $(DESTDIR)$(DATADIR)/prometheus-rules.yml
@@ -198,6 +198,9 @@ install: $(BUILD)/tollgate
 		> $(DESTDIR)$(UNITDIR)/tollgate.service
 	sed -e 's|@BINDIR@|$(PREFIX)/bin|g' scripts/deploy/oci-hook.json \
 		> $(DESTDIR)$(HOOKSDIR)/tollgate.json
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/logrotate.d
+	sed -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' scripts/deploy/logrotate \
+		> $(DESTDIR)$(SYSCONFDIR)/logrotate.d/tollgate
 
 clean:
 	rm -rf $(BUILD)

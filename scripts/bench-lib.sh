@@ -169,6 +169,8 @@ tg_start() {
   shift
   TG_ERR="$BENCH_TMP/tollgate-$name.err"
   TG_JSON=${TG_JSON_TO:-"$BENCH_TMP/tollgate-$name.jsonl"}
+  # tollgate appends to an existing --json file: start each run on an empty one
+  [ -n "${TG_JSON_TO:-}" ] || rm -f "$TG_JSON"
   "$TOLLGATE" run --json "$TG_JSON" "$@" 2>"$TG_ERR" &
   TG_PID=$!
   for _ in $(seq 300); do

@@ -306,7 +306,8 @@ class InstallTest(unittest.TestCase):
                       "usr/local/share/tollgate/prometheus-rules.yml",
                       "usr/local/share/tollgate/grafana-dashboard.json",
                       "usr/local/lib/systemd/system/tollgate.service",
-                      "usr/local/share/containers/oci/hooks.d/tollgate.json"):
+                      "usr/local/share/containers/oci/hooks.d/tollgate.json",
+                      "etc/logrotate.d/tollgate"):
                 self.assertTrue(os.path.exists(os.path.join(dest, f)), f)
             with open(os.path.join(dest, "usr/local/lib/systemd/system/tollgate.service")) as f:
                 unit = f.read()
@@ -324,6 +325,11 @@ class InstallTest(unittest.TestCase):
                 hook = json.load(f)
             self.assertEqual(hook["hook"]["path"], "/usr/local/bin/tollgate")
             self.assertEqual(hook["stages"], ["createRuntime"])
+            with open(os.path.join(dest, "etc/logrotate.d/tollgate")) as f:
+                rot = f.read()
+            self.assertIn("/var/log/tollgate/events.jsonl {", rot)
+            self.assertIn("--signal=HUP", rot)
+            self.assertNotIn("copytruncate", rot)
             p = subprocess.run([os.path.join(dest, "usr/local/bin/tollgate"), "policy", "check",
                                 os.path.join(dest, "etc/tollgate/policy.yaml")],
                                capture_output=True, text=True)

@@ -60,7 +60,7 @@ static int setup(void **state)
 	snprintf(f->root, sizeof(f->root), "/tmp/tg-enforce-XXXXXX");
 	assert_non_null(mkdtemp(f->root));
 	snprintf(f->out, sizeof(f->out), "%s.jsonl", f->root);
-	assert_int_equal(jsonl_open(&f->sink, f->out), 0);
+	assert_int_equal(jsonl_open(&f->sink, f->out, 0), 0);
 	f->env.cgroup_root = f->root;
 	f->env.out = &f->sink;
 	f->env.verdicts_fd = f->env.holds_fd = f->env.net_port_fd = f->env.net_any_fd = -1;

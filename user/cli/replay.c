@@ -336,9 +336,8 @@ int cmd_replay(int argc, char **argv)
 		policy_free(p);
 		return 2;
 	}
-	err = jsonl_open(&out, json);
+	err = jsonl_open(&out, json, 0);
 	if (err) {
-		tg_err("--json %s: %s", json, strerror(-err));
 		ret = 2;
 		goto out;
 	}

@@ -83,7 +83,13 @@ struct control *control_open(const char *path, control_handler h, void *ctx)
 		errno = EADDRINUSE;
 		return NULL;
 	}
-	unlink(path); /* stale */
+	/* a stale socket of a dead daemon is replaced; any other kind of file is left alone */
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		errno = ENOTSOCK;
+		return NULL;
+	}
+	unlink(path);
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;

@@ -24,7 +24,8 @@ struct control;
 /*
  * control_open - listen on @path. Returns NULL with errno set: EADDRINUSE when another
  * daemon answers on @path (its socket is left alone), or the error of socket/bind/listen.
- * A stale socket file (nobody listening) is replaced.
+ * A stale socket file (nobody listening) is replaced; ENOTSOCK when something other than
+ * a socket is at @path (it is left alone: a policy file given by mistake survives).
  */
 struct control *control_open(const char *path, control_handler h, void *ctx);
 /* An fd to add to the caller's epoll set (readable: call control_process). */

@@ -100,6 +100,7 @@ struct run_opts {
 	char cgroup_args[LOADER_MAX_CGROUPS][PATH_MAX];
 	int ncgroups;
 	const char *json;
+	int json_any;     /* --json-any: follow a link, another owner's file */
 	const char *policy;
 	uint64_t capture_bytes;
 	uint64_t ringbuf_kb;
@@ -119,7 +120,11 @@ static void usage_run(FILE *f)
 		"  --cgroup PATH        watch this cgroup and its descendants (repeatable); PATH is\n"
 		"                       a directory under the cgroup2 mount or a path relative to\n"
 		"                       it. Default: the whole host (the cgroup2 root)\n"
-		"  --json FILE|-        write events and alerts to FILE (default -, standard output)\n"
+		"  --json FILE|-        append events and alerts to FILE (default -, standard\n"
+		"                       output); a new FILE is made 0600; SIGHUP reopens it\n"
+		"  --json-any           let --json follow a symbolic link and append to a file\n"
+		"                       of another owner or with other hard links (refused\n"
+		"                       otherwise)\n"
 		"  --policy FILE        detection policy (YAML, docs/policy.md); default: the\n"
 		"                       built-in policy (`tollgate policy show`)\n"
 		"  --capture-bytes N    bytes copied from each HTTP message head, %d..%d\n"
@@ -146,6 +151,7 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 	static const struct option lo[] = {
 		{"cgroup", required_argument, 0, 'c'},
 		{"json", required_argument, 0, 'j'},
+		{"json-any", no_argument, 0, 'J'},
 		{"policy", required_argument, 0, 'P'},
 		{"capture-bytes", required_argument, 0, 'b'},
 		{"ringbuf-kb", required_argument, 0, 'r'},
@@ -179,6 +185,9 @@ static int parse_run_opts(int argc, char **argv, struct run_opts *o)
 			break;
 		case 'j':
 			o->json = optarg;
+			break;
+		case 'J':
+			o->json_any = 1;
 			break;
 		case 'P':
 			o->policy = optarg;
@@ -953,9 +962,8 @@ int cmd_run(int argc, char **argv)
 			goto out;
 	}
 	flow_set_clock(r->flow, r->clock_off);
-	err = jsonl_open(&r->out, o.json);
+	err = jsonl_open(&r->out, o.json, o.json_any ? JSONL_ANY : 0);
 	if (err) {
-		tg_err("--json %s: %s", o.json, strerror(-err));
 		ret = 2;
 		goto out;
 	}
@@ -1037,6 +1045,9 @@ int cmd_run(int argc, char **argv)
 		} else if (errno == EADDRINUSE) {
 			tg_warn("another tollgate answers on %s: running without a control socket "
 				"(use --control PATH)", o.control);
+		} else if (errno == ENOTSOCK) {
+			tg_warn("control socket %s: a file that is not a socket is there; left as it "
+				"is, running without a control socket", o.control);
 		} else {
 			tg_warn("control socket %s: %s", o.control, strerror(errno));
 		}
@@ -1071,8 +1082,13 @@ int cmd_run(int argc, char **argv)
 			int fd = evs[i].data.fd;
 			if (fd == sfd) {
 				struct signalfd_siginfo si;
-				while (read(sfd, &si, sizeof(si)) == sizeof(si))
-					r->stop = 1;
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo != SIGHUP) {
+						r->stop = 1;
+					} else if (jsonl_reopen(&r->out, now_mono_ns()) == 0) {
+						tg_info("SIGHUP: reopened %s", o.json);
+					}
+				}
 			} else if (r->ctl && fd == control_fd(r->ctl)) {
 				control_process(r->ctl);
 			} else if (r->mhttp && fd == metrics_http_fd(r->mhttp)) {
