@@ -329,6 +329,32 @@ class ArgumentsTest(unittest.TestCase):
     def test_capture_bytes_out_of_range(self):
         self.assert_one_error(self.run_tg("--capture-bytes", "10"), "--capture-bytes 10")
 
+    def test_policy_caps_agree_between_check_and_run(self):
+        """One cap, two commands: what `policy check` refuses `run` refuses with the same
+        file:line message, and what it accepts `run` takes (tests/unit/test_policy.c
+        checks every cap at the limit and one above)."""
+        d = tempfile.mkdtemp(prefix="tollgate-caps-")
+        try:
+            path = os.path.join(d, "p.yaml")
+            with open(path, "w") as f:
+                f.write("protected_cgroups:\n" + "".join(f"  - /p{i}\n" for i in range(33)))
+            c = subprocess.run([TOLLGATE, "policy", "check", path], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(c.returncode, 1, c.stderr)
+            want = f"{path}:2: protected_cgroups: 33 entries is more than 32"
+            self.assertIn(want, c.stderr)
+            self.assert_one_error(self.run_tg("--policy", path), want)
+            for bad, why in (("", ":1: empty"), ("version: 1\n---\n", ":2: a second YAML"),
+                             ("a: " + "[" * 100000 + "]" * 100000 + "\n", ":1: nested more")):
+                with open(path, "w") as f:
+                    f.write(bad)
+                t0 = time.time()
+                self.assert_one_error(self.run_tg("--policy", path), path + why)
+                self.assertLess(time.time() - t0, 5)
+            self.assert_one_error(self.run_tg("--policy", d), f"--policy {d}: Is a directory")
+        finally:
+            shutil.rmtree(d)
+
     def test_json_in_missing_directory(self):
         self.assert_one_error(self.run_tg("--json", "/nonexistent-dir/out.jsonl"),
                               "--json /nonexistent-dir/out.jsonl: No such file or directory")

@@ -402,31 +402,6 @@ static void test_operator_failure_reports_the_error(void **state)
 
 /* ---- CIDR ---- */
 
-static void test_cidr(void **state)
-{
-	(void)state;
-	struct net_rule r;
-	char a[INET6_ADDRSTRLEN];
-
-	assert_int_equal(net_rule_parse_cidr("10.1.2.3/8", &r), 0);
-	assert_int_equal(r.family, AF_INET);
-	assert_int_equal(r.prefix, 8);
-	assert_string_equal(inet_ntop(AF_INET, r.addr, a, sizeof(a)), "10.0.0.0");
-	assert_int_equal(net_rule_parse_cidr("127.0.0.1", &r), 0);
-	assert_int_equal(r.prefix, 32);
-	assert_int_equal(net_rule_parse_cidr("2001:db8::1/33", &r), 0);
-	assert_int_equal(r.family, AF_INET6);
-	assert_int_equal(r.prefix, 33);
-	assert_string_equal(inet_ntop(AF_INET6, r.addr, a, sizeof(a)), "2001:db8::");
-	assert_int_equal(net_rule_parse_cidr("::1", &r), 0);
-	assert_int_equal(r.prefix, 128);
-	assert_int_equal(net_rule_parse_cidr("10.0.0.0/33", &r), -EINVAL);
-	assert_int_equal(net_rule_parse_cidr("10.0.0.0/", &r), -EINVAL);
-	assert_int_equal(net_rule_parse_cidr("10.0.0/8", &r), -EINVAL);
-	assert_int_equal(net_rule_parse_cidr("::1/129", &r), -EINVAL);
-	assert_int_equal(net_rule_parse_cidr("example.com", &r), -EINVAL);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,7 +420,6 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_operator_failure_reports_the_error, setup,
 						teardown),
-		cmocka_unit_test(test_cidr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alert.h"
@@ -224,14 +225,16 @@ static void test_all_errors_reported(void **state)
 				      "protected_cgroups, network, metrics)");
 }
 
-static void test_empty_is_default(void **state)
+static void test_empty_is_an_error(void **state)
 {
 	struct policy *p;
 	struct errs e;
 	(void)state;
-	assert_int_equal(load("", &p, &e), 0);
-	assert_int_equal(p->base.rules.volume.threshold, 100);
-	policy_free(p);
+	assert_int_equal(load("", &p, &e), -EINVAL);
+	assert_string_equal(e.msg[0], "p.yaml:1: empty: a policy needs at least \"version: 1\"");
+	assert_int_equal(load("# only a comment\n\n", &p, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	/* a key with no value is a policy with the defaults */
 	assert_int_equal(load("# nothing\nrules:\n", &p, &e), 0);
 	assert_int_equal(p->base.rules.rapid.threshold, 50);
 	policy_free(p);
@@ -295,6 +298,105 @@ static void test_file(void **state)
 	assert_string_equal(e.msg[0], want);
 	unlink(path);
 	assert_int_equal(policy_load_file(path, &p, on_err, &e), -ENOENT);
+	assert_int_equal(policy_load_file("/tmp", &p, on_err, &e), -EISDIR);
+}
+
+/* One document, nested at most POLICY_MAX_DEPTH, at most POLICY_MAX_BYTES. */
+static void test_document_bounds(void **state)
+{
+	struct policy *p;
+	struct errs e;
+	char *y;
+	(void)state;
+
+	assert_int_equal(load("version: 1\n---\nmode: monitor\n", &p, &e), -EINVAL);
+	assert_string_equal(e.msg[0], "p.yaml:2: a second YAML document; a policy is one document");
+	/* depth: the top mapping is level 1; a list nested to exactly the cap is only a
+	 * type error, one more level is refused before libyaml builds it */
+	y = calloc(1, 4 * 100000 + 64);
+	assert_non_null(y);
+	strcpy(y, "prices: ");
+	for (int i = 0; i < POLICY_MAX_DEPTH - 1; i++)
+		strcat(y, "[");
+	for (int i = 0; i < POLICY_MAX_DEPTH - 1; i++)
+		strcat(y, "]");
+	strcat(y, "\n");
+	assert_int_equal(load(y, &p, &e), -EINVAL);
+	assert_null(strstr(e.msg[0], "nested"));
+	strcpy(y, "prices: ");
+	for (int i = 0; i < POLICY_MAX_DEPTH; i++)
+		strcat(y, "[");
+	for (int i = 0; i < POLICY_MAX_DEPTH; i++)
+		strcat(y, "]");
+	strcat(y, "\n");
+	assert_int_equal(load(y, &p, &e), -EINVAL);
+	assert_string_equal(e.msg[0], "p.yaml:1: nested more than 16 levels deep");
+	/* 100,000 deep: refused at once (libyaml alone took over 20 s to load it) */
+	memset(y, '[', 100000);
+	memset(y + 100000, ']', 100000);
+	y[200000] = 0;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(load(y, &p, &e), -EINVAL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	assert_string_equal(e.msg[0], "p.yaml:1: nested more than 16 levels deep");
+	free(y);
+	/* size */
+	size_t big = POLICY_MAX_BYTES + 1;
+	y = malloc(big + 1);
+	assert_non_null(y);
+	memset(y, '#', big);
+	y[0] = 'v', y[1] = ':', y[2] = ' ', y[3] = '1', y[4] = '\n';
+	y[big] = 0;
+	assert_int_equal(load(y, &p, &e), -EINVAL);
+	assert_non_null(strstr(e.msg[0], "is more than a policy may have"));
+	free(y);
+}
+
+/* Every list cap at the limit (accepted) and one above (refused): the caps `tollgate run`
+ * sizes its tables by are the reader's (policy.h), so `policy check` and `run` agree. */
+static void list_of(char *y, const char *key, const char *item, int n)
+{
+	sprintf(y, "%s:\n", key);
+	for (int i = 0; i < n; i++) {
+		char it[128];
+		snprintf(it, sizeof(it), item, i % 250 + 1);
+		strcat(y, "  - ");
+		strcat(y, it);
+		strcat(y, "\n");
+	}
+}
+
+static void test_caps(void **state)
+{
+	static const struct {
+		const char *key, *item;
+		int cap;
+	} caps[] = {
+		{"protected_cgroups", "/p%d", POLICY_MAX_PROTECTED},
+		{"actions", "{rule: volume, action: alert, rate: %d}", POLICY_MAX_ACTIONS},
+		{"network", "{deny: 10.0.0.%d}", POLICY_MAX_NETWORK},
+	};
+	struct policy *p;
+	struct errs e;
+	char *y = malloc(1 << 20);
+	(void)state;
+	assert_non_null(y);
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		list_of(y, caps[i].key, caps[i].item, caps[i].cap);
+		if (load(y, &p, &e))
+			fail_msg("%s x %d: %s", caps[i].key, caps[i].cap, e.msg[0]);
+		struct enforce_config *c = malloc(sizeof(*c));
+		assert_non_null(c);
+		assert_int_equal(enforce_config_from_policy(p, 0, c), 0);
+		free(c);
+		policy_free(p);
+		list_of(y, caps[i].key, caps[i].item, caps[i].cap + 1);
+		assert_int_equal(load(y, &p, &e), -EINVAL);
+		assert_non_null(strstr(e.msg[0], "is more than"));
+	}
+	free(y);
 }
 
 
@@ -384,32 +486,41 @@ static void test_enforcement_keys(void **state)
  * the BPF side reports and looks up mapped destinations as IPv4. */
 static void test_net_cidr(void **state)
 {
-	struct net_rule r;
+	struct policy_cidr r;
 	const uint8_t ten[4] = {10, 0, 0, 0};
 
 	(void)state;
-	assert_int_equal(net_rule_parse_cidr("10.1.2.3/8", &r), 0);
+	assert_int_equal(policy_cidr_parse("10.1.2.3/8", &r), 0);
 	assert_int_equal(r.family, AF_INET);
 	assert_int_equal(r.prefix, 8);
 	assert_memory_equal(r.addr, ten, 4);
 	memset(&r, 0x5a, sizeof(r));
-	assert_int_equal(net_rule_parse_cidr("::ffff:10.1.2.3/104", &r), 0);
+	assert_int_equal(policy_cidr_parse("::ffff:10.1.2.3/104", &r), 0);
 	assert_int_equal(r.family, AF_INET);
 	assert_int_equal(r.prefix, 8);
 	assert_memory_equal(r.addr, ten, 4);
 	for (int i = 4; i < 16; i++)
 		assert_int_equal(r.addr[i], 0);
-	assert_int_equal(net_rule_parse_cidr("::ffff:127.0.0.1", &r), 0);
+	assert_int_equal(policy_cidr_parse("::ffff:127.0.0.1", &r), 0);
 	assert_int_equal(r.family, AF_INET);
 	assert_int_equal(r.prefix, 32);
 	/* shorter than the mapped prefix: an IPv6 rule as written */
-	assert_int_equal(net_rule_parse_cidr("::ffff:0:0/95", &r), 0);
+	assert_int_equal(policy_cidr_parse("::ffff:0:0/95", &r), 0);
 	assert_int_equal(r.family, AF_INET6);
 	assert_int_equal(r.prefix, 95);
-	assert_int_equal(net_rule_parse_cidr("::1", &r), 0);
+	assert_int_equal(policy_cidr_parse("::1", &r), 0);
 	assert_int_equal(r.family, AF_INET6);
 	assert_int_equal(r.prefix, 128);
-	assert_int_equal(net_rule_parse_cidr("10.0.0.0/33", &r), -EINVAL);
+	assert_int_equal(policy_cidr_parse("2001:db8::1/33", &r), 0);
+	assert_int_equal(r.family, AF_INET6);
+	assert_int_equal(r.prefix, 33);
+	const uint8_t db8[16] = {0x20, 0x01, 0x0d, 0xb8};
+	assert_memory_equal(r.addr, db8, 16);
+	assert_int_equal(policy_cidr_parse("10.0.0.0/33", &r), -EINVAL);
+	assert_int_equal(policy_cidr_parse("10.0.0.0/", &r), -EINVAL);
+	assert_int_equal(policy_cidr_parse("10.0.0/8", &r), -EINVAL);
+	assert_int_equal(policy_cidr_parse("::1/129", &r), -EINVAL);
+	assert_int_equal(policy_cidr_parse("example.com", &r), -EINVAL);
 }
 
 int main(void)
@@ -417,8 +528,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_default_is_issue_3),  cmocka_unit_test(test_load_and_lookups),
 		cmocka_unit_test(test_errors),              cmocka_unit_test(test_all_errors_reported),
-		cmocka_unit_test(test_empty_is_default),    cmocka_unit_test(test_show_round_trip),
+		cmocka_unit_test(test_empty_is_an_error),    cmocka_unit_test(test_show_round_trip),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_document_bounds),
+		cmocka_unit_test(test_caps),
 		cmocka_unit_test(test_enforcement_keys),
 		cmocka_unit_test(test_net_cidr),
 	};

@@ -16,6 +16,6 @@ int cmd_block(int argc, char **argv);
 int cmd_unblock(int argc, char **argv);
 int cmd_oci_hook(int argc, char **argv);
 int cmd_replay(int argc, char **argv);  /* replay.c */
-int cmd_policy(int argc, char **argv);  /* policy.c */
+int cmd_policy(int argc, char **argv);  /* policy_cmd.c */
 
 #endif

@@ -36,70 +36,14 @@
 
 /* ---- configuration ---- */
 
-static const char *const act_names[ACT_MAX] = {"alert", "throttle", "freeze", "kill"};
-
-const char *action_type_name(int type)
-{
-	return (type >= 0 && type < ACT_MAX) ? act_names[type] : "?";
-}
-
-int action_type_from_name(const char *name)
-{
-	for (int t = 0; t < ACT_MAX; t++)
-		if (!strcmp(act_names[t], name))
-			return t;
-	return -1;
-}
-
-int net_rule_parse_cidr(const char *s, struct net_rule *r)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(s, '/');
-	uint64_t prefix;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
-	memset(r->addr, 0, sizeof(r->addr));
-	if (inet_pton(AF_INET, buf, r->addr) == 1)
-		r->family = AF_INET;
-	else if (inet_pton(AF_INET6, buf, r->addr) == 1)
-		r->family = AF_INET6;
-	else
-		return -EINVAL;
-	int max = r->family == AF_INET ? 32 : 128;
-	if (slash) {
-		if (parse_u64(slash + 1, 0, (uint64_t)max, &prefix))
-			return -EINVAL;
-		r->prefix = (int)prefix;
-	} else {
-		r->prefix = max;
-	}
-	/* clear host bits: 10.1.2.3/8 means 10.0.0.0/8 */
-	for (int bit = r->prefix; bit < max; bit++)
-		r->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
-	/* the BPF side looks IPv4-mapped destinations (::ffff:a.b.c.d, RFC 4291 2.5.5.2) up as
-	 * IPv4, so a mapped rule is installed as the IPv4 rule it means */
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	if (r->family == AF_INET6 && r->prefix >= 96 && !memcmp(r->addr, mapped, 12)) {
-		memmove(r->addr, r->addr + 12, 4);
-		memset(r->addr + 4, 0, 12);
-		r->family = AF_INET;
-		r->prefix -= 96;
-	}
-	return 0;
-}
-
 int enforce_config_from_policy(const struct policy *p, int dry_run, struct enforce_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->monitor = dry_run || !strcmp(p->mode, "monitor");
+	/* the policy reader holds every list to these caps (policy.h) */
 	if (p->nactions > ENFORCE_MAX_ACTIONS || p->protected_cgroups.n > ENFORCE_MAX_PROTECTED ||
-	    p->nnetwork > ENFORCE_MAX_NET) {
-		tg_err("policy %s: more actions, protected cgroups or network rules than %d, %d, %d",
-		       p->source, ENFORCE_MAX_ACTIONS, ENFORCE_MAX_PROTECTED, ENFORCE_MAX_NET);
+	    p->nnetwork > ENFORCE_MAX_NET)
 		return -EINVAL;
-	}
 	for (uint32_t i = 0; i < p->nactions; i++) {
 		const struct policy_action *pa = &p->actions[i];
 		struct action_rule *r = &c->actions[c->nactions++];
@@ -117,10 +61,9 @@ int enforce_config_from_policy(const struct policy *p, int dry_run, struct enfor
 		const struct policy_net *pn = &p->network[i];
 		struct net_rule *r = &c->net[c->nnet];
 		memset(r, 0, sizeof(*r));
-		if (net_rule_parse_cidr(pn->allow ? pn->allow : pn->deny, r)) {
-			tg_err("policy %s: network[%u]: bad address", p->source, i);
-			return -EINVAL;
-		}
+		r->family = pn->cidr.family;
+		memcpy(r->addr, pn->cidr.addr, sizeof(r->addr));
+		r->prefix = pn->cidr.prefix;
 		r->verdict = pn->allow ? TG_NET_ALLOW : TG_NET_DENY;
 		r->port = (uint16_t)pn->port;
 		if (pn->cgroup)

@@ -27,15 +27,8 @@
 
 #include "alert.h"
 #include "obs.h"
+#include "policy.h"
 #include "tollgate_abi.h"
-
-enum action_type {
-	ACT_ALERT = 0, /* nothing beyond the alert */
-	ACT_THROTTLE,  /* hold the cgroup's HTTP request and TCP connect rate to rate/burst */
-	ACT_FREEZE,    /* cgroup.freeze for duration_s, then thaw (the seed's "suspend session") */
-	ACT_KILL,      /* cgroup.kill, and a kill verdict that stops the cgroup in the kernel */
-	ACT_MAX,
-};
 
 struct action_spec {
 	int type;            /* enum action_type */
@@ -64,9 +57,9 @@ struct net_rule {
 	char text[96]; /* as written in the policy, for the log */
 };
 
-#define ENFORCE_MAX_ACTIONS 64
-#define ENFORCE_MAX_PROTECTED 32
-#define ENFORCE_MAX_NET 256
+#define ENFORCE_MAX_ACTIONS POLICY_MAX_ACTIONS
+#define ENFORCE_MAX_PROTECTED POLICY_MAX_PROTECTED
+#define ENFORCE_MAX_NET POLICY_MAX_NETWORK
 
 struct enforce_config {
 	int monitor; /* 1: compute and log actions, do nothing */
@@ -78,22 +71,17 @@ struct enforce_config {
 	struct net_rule net[ENFORCE_MAX_NET];
 };
 
-const char *action_type_name(int type);
-int action_type_from_name(const char *name); /* -1 when unknown */
 
 struct policy;
 /*
  * enforce_config_from_policy - the policy's mode, actions, protected_cgroups and network
  * sections as an enforcement configuration (the policy parser has checked them already).
  * @dry_run: --dry-run was given (monitor mode whatever the policy says).
- * Returns 0, or -EINVAL when a section holds more than the engine takes (logged).
+ * Returns 0, or -EINVAL when a section holds more than the engine takes (the policy
+ * reader already refuses that: the caps are policy.h's).
  */
 int enforce_config_from_policy(const struct policy *p, int dry_run, struct enforce_config *c);
 
-/* Parse "10.0.0.0/8", "::1", "127.0.0.1/32" into @r (family, addr, prefix). An IPv4-mapped
- * prefix of at least 96 bits ("::ffff:10.0.0.0/104") becomes its IPv4 rule (10.0.0.0/8).
- * Returns 0 or -EINVAL. */
-int net_rule_parse_cidr(const char *s, struct net_rule *r);
 
 /* What the enforcer needs from the rest of the program. */
 struct jsonl_sink;

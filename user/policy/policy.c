@@ -3,6 +3,7 @@
  * policy.c - the detection policy: built-in default, YAML reader (libyaml's document API),
  * YAML writer, and the look-ups the detectors make. See policy.h and docs/policy.md.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -10,10 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "alert.h"
-#include "enforce.h"
 #include "log.h"
 #include "policy.h"
 #include "util.h"
@@ -248,7 +250,8 @@ struct pkey {
 #define U32(n, type_, field, lo, hi, d) {n, PK_U32, offsetof(type_, field), lo, hi, .doc = d}
 #define U64(n, type_, field, lo, hi, d) {n, PK_U64, offsetof(type_, field), lo, hi, .doc = d}
 #define DBL(n, type_, field, lo, hi, d) {n, PK_DOUBLE, offsetof(type_, field), lo, hi, .doc = d}
-#define SLST(n, type_, field, d) {n, PK_STRLIST, offsetof(type_, field), .doc = d}
+#define SLST(n, type_, field, d) {n, PK_STRLIST, offsetof(type_, field), 0, POLICY_MAX_STRINGS, .doc = d}
+#define SLSTN(n, type_, field, cap, d) {n, PK_STRLIST, offsetof(type_, field), 0, cap, .doc = d}
 #define RULE_COMMON(r, wlo, whi, wdoc)                                                      \
 	{"enabled", PK_BOOL, offsetof(struct tg_rules, r.b.enabled), .doc = "true or false"}, \
 	{"severity", PK_SEVERITY, offsetof(struct tg_rules, r.b.severity),                  \
@@ -466,13 +469,28 @@ static const struct pkey top_keys[] = {
 	 .doc = "enforce, or monitor: actions are logged with dry_run, nothing is done"},
 	{"actions", PK_LIST, offsetof(struct policy, actions), .list = parse_actions,
 	 .show = show_actions},
-	SLST("protected_cgroups", struct policy, protected_cgroups,
+	SLSTN("protected_cgroups", struct policy, protected_cgroups, POLICY_MAX_PROTECTED,
 	     "never acted on, with their descendants (the root and tollgate's own cgroup always)"),
 	{"network", PK_LIST, offsetof(struct policy, network), .list = parse_network,
 	 .show = show_network},
 	{"metrics", PK_MAP, offsetof(struct policy, metrics), .sub = metrics_keys},
 	{0},
 };
+
+static const char *const act_names[ACT_MAX] = {"alert", "throttle", "freeze", "kill"};
+
+const char *action_type_name(int type)
+{
+	return (type >= 0 && type < ACT_MAX) ? act_names[type] : "?";
+}
+
+int action_type_from_name(const char *name)
+{
+	for (int t = 0; t < ACT_MAX; t++)
+		if (!strcmp(act_names[t], name))
+			return t;
+	return -1;
+}
 
 /* ---- reading ---- */
 
@@ -549,7 +567,8 @@ static int plain(const yaml_node_t *n)
 	       !is_null(n);
 }
 
-static int parse_strlist(struct pctx *c, yaml_node_t *n, struct strlist *l, const char *path)
+static int parse_strlist(struct pctx *c, yaml_node_t *n, struct strlist *l, const char *path,
+			 uint32_t max)
 {
 	yaml_node_item_t *it;
 	uint32_t i = 0, cnt;
@@ -562,8 +581,8 @@ static int parse_strlist(struct pctx *c, yaml_node_t *n, struct strlist *l, cons
 	if (n->type != YAML_SEQUENCE_NODE)
 		return expect(c, n, path, "a list of strings");
 	cnt = (uint32_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-	if (cnt > 4096) {
-		perr(c, n, path, "%u entries is more than 4096", cnt);
+	if (cnt > max) {
+		perr(c, n, path, "%u entries is more than %u", cnt, max);
 		return -EINVAL;
 	}
 	l->v = arena_alloc(&c->p->arena, (cnt ? cnt : 1) * sizeof(char *));
@@ -719,7 +738,7 @@ static int parse_value(struct pctx *c, const struct pkey *k, yaml_node_t *n, cha
 		*(char **)f = arena_strndup(&c->p->arena, scalar(n), n->data.scalar.length);
 		return *(char **)f ? 0 : -ENOMEM;
 	case PK_STRLIST:
-		return parse_strlist(c, n, f, path);
+		return parse_strlist(c, n, f, path, (uint32_t)k->max);
 	case PK_MAP:
 		return parse_map(c, k->sub, n, (char *)f, path);
 	case PK_LIST:
@@ -817,7 +836,7 @@ static int check_price(struct pctx *c, yaml_node_t *e, void *elem, const char *p
 static int parse_prices(struct pctx *c, yaml_node_t *n, void *field, const char *path)
 {
 	(void)field;
-	return parse_list_of(c, n, path, price_keys, sizeof(struct price), 4096, "prices",
+	return parse_list_of(c, n, path, price_keys, sizeof(struct price), POLICY_MAX_PRICES, "prices",
 			     check_price, (void **)&c->p->prices, &c->p->nprices);
 }
 
@@ -828,7 +847,7 @@ static int parse_overrides(struct pctx *c, yaml_node_t *n, void *field, const ch
 	int err = 0;
 
 	(void)field;
-	if (cnt > 1024) {
+	if (cnt > POLICY_MAX_OVERRIDES) {
 		perr(c, n, path, "%u overrides is more than 1024", cnt);
 		return -EINVAL;
 	}
@@ -898,20 +917,59 @@ static int check_action(struct pctx *c, yaml_node_t *e, void *elem, const char *
 static int parse_actions(struct pctx *c, yaml_node_t *n, void *field, const char *path)
 {
 	(void)field;
-	return parse_list_of(c, n, path, action_keys, sizeof(struct policy_action), 64, "actions",
+	return parse_list_of(c, n, path, action_keys, sizeof(struct policy_action), POLICY_MAX_ACTIONS,
+			     "actions",
 			     check_action, (void **)&c->p->actions, &c->p->nactions);
+}
+
+int policy_cidr_parse(const char *s, struct policy_cidr *r)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	uint64_t prefix;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%.*s", slash ? (int)(slash - s) : (int)strlen(s), s);
+	memset(r->addr, 0, sizeof(r->addr));
+	if (inet_pton(AF_INET, buf, r->addr) == 1)
+		r->family = AF_INET;
+	else if (inet_pton(AF_INET6, buf, r->addr) == 1)
+		r->family = AF_INET6;
+	else
+		return -EINVAL;
+	int max = r->family == AF_INET ? 32 : 128;
+	if (slash) {
+		if (parse_u64(slash + 1, 0, (uint64_t)max, &prefix))
+			return -EINVAL;
+		r->prefix = (int)prefix;
+	} else {
+		r->prefix = max;
+	}
+	/* clear host bits: 10.1.2.3/8 means 10.0.0.0/8 */
+	for (int bit = r->prefix; bit < max; bit++)
+		r->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
+	/* the BPF side looks IPv4-mapped destinations (::ffff:a.b.c.d, RFC 4291 2.5.5.2) up as
+	 * IPv4, so a mapped rule is installed as the IPv4 rule it means */
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (r->family == AF_INET6 && r->prefix >= 96 && !memcmp(r->addr, mapped, 12)) {
+		memmove(r->addr, r->addr + 12, 4);
+		memset(r->addr + 4, 0, 12);
+		r->family = AF_INET;
+		r->prefix -= 96;
+	}
+	return 0;
 }
 
 static int check_net(struct pctx *c, yaml_node_t *e, void *elem, const char *path)
 {
 	struct policy_net *r = elem;
-	struct net_rule nr;
 
 	if (!!r->allow == !!r->deny) {
 		perr(c, e, path, "needs exactly one of \"allow\" and \"deny\"");
 		return -EINVAL;
 	}
-	if (net_rule_parse_cidr(r->allow ? r->allow : r->deny, &nr)) {
+	if (policy_cidr_parse(r->allow ? r->allow : r->deny, &r->cidr)) {
 		perr(c, e, path, "%s: \"%s\" is not an address or CIDR", r->allow ? "allow" : "deny",
 		     r->allow ? r->allow : r->deny);
 		return -EINVAL;
@@ -922,8 +980,87 @@ static int check_net(struct pctx *c, yaml_node_t *e, void *elem, const char *pat
 static int parse_network(struct pctx *c, yaml_node_t *n, void *field, const char *path)
 {
 	(void)field;
-	return parse_list_of(c, n, path, net_keys, sizeof(struct policy_net), 256,
+	return parse_list_of(c, n, path, net_keys, sizeof(struct policy_net), POLICY_MAX_NETWORK,
 			     "network rules", check_net, (void **)&c->p->network, &c->p->nnetwork);
+}
+
+static void load_err(policy_err_fn err, void *ectx, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void load_err(policy_err_fn err, void *ectx, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (err)
+		err(ectx, msg);
+	else
+		tg_err("%s", msg);
+}
+
+/*
+ * One pass over the parser's events before the document is built: a policy is exactly
+ * one YAML document, nested at most POLICY_MAX_DEPTH deep. The depth is checked here
+ * because libyaml's own cost grows with the square of the nesting (a 100,000-deep
+ * "[[[...]]]" took over 20 s to load); this pass stops at the first level too deep.
+ * Returns 0, or -EINVAL after one "FILE:LINE: ..." message (YAML syntax errors are left
+ * to the loader, which reports them the same way).
+ */
+static int prescan(const char *name, const char *yaml, size_t len, policy_err_fn err,
+		   void *ectx)
+{
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	int depth = 0, docs = 0, ret = 0, done = 0, empty = 1;
+
+	if (!yaml_parser_initialize(&parser))
+		return -ENOMEM;
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	while (!done && !ret) {
+		if (!yaml_parser_parse(&parser, &ev))
+			break; /* a syntax error: the loader reports it */
+		size_t line = ev.start_mark.line + 1;
+		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				load_err(err, ectx, "%s:%zu: a second YAML document; a policy is one "
+					 "document", name, line);
+				ret = -EINVAL;
+			}
+			break;
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			empty = 0;
+			if (++depth > POLICY_MAX_DEPTH) {
+				load_err(err, ectx, "%s:%zu: nested more than %d levels deep", name,
+					 line, POLICY_MAX_DEPTH);
+				ret = -EINVAL;
+			}
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			empty = 0;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (done && !ret && empty) {
+		load_err(err, ectx, "%s:1: empty: a policy needs at least \"version: 1\"", name);
+		ret = -EINVAL;
+	}
+	yaml_parser_delete(&parser);
+	return ret;
 }
 
 int policy_load_string(const char *name, const char *yaml, size_t len, struct policy **out,
@@ -936,6 +1073,14 @@ int policy_load_string(const char *name, const char *yaml, size_t len, struct po
 	int ret = 0;
 
 	*out = NULL;
+	if (len > POLICY_MAX_BYTES) {
+		load_err(err, ectx, "%s: %zu bytes is more than a policy may have (%u)", name, len,
+			 POLICY_MAX_BYTES);
+		return -EINVAL;
+	}
+	ret = prescan(name, yaml, len, err, ectx);
+	if (ret)
+		return ret;
 	p = policy_new();
 	if (!p)
 		return -ENOMEM;
@@ -990,36 +1135,32 @@ int policy_load_string(const char *name, const char *yaml, size_t len, struct po
 int policy_load_file(const char *path, struct policy **out, policy_err_fn err, void *ectx)
 {
 	FILE *f = fopen(path, "r");
+	struct stat st;
 	char *buf = NULL;
-	size_t len = 0, cap = 0, n;
+	size_t len = 0, n;
 	int ret;
 
 	*out = NULL;
 	if (!f)
 		return -errno;
+	if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+		fclose(f);
+		return -EISDIR;
+	}
+	/* read one byte past the cap, so a larger file is told apart from one at the cap */
+	buf = malloc(POLICY_MAX_BYTES + 1);
+	if (!buf) {
+		fclose(f);
+		return -ENOMEM;
+	}
 	do {
-		if (len + 4096 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (16u << 20)) {
-				free(buf);
-				fclose(f);
-				return -EFBIG;
-			}
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				fclose(f);
-				return -ENOMEM;
-			}
-			buf = nb;
-		}
-		n = fread(buf + len, 1, cap - len, f);
+		n = fread(buf + len, 1, POLICY_MAX_BYTES + 1 - len, f);
 		len += n;
-	} while (n > 0);
+	} while (n > 0 && len <= POLICY_MAX_BYTES);
 	ret = ferror(f) ? -EIO : 0;
 	fclose(f);
 	if (!ret)
-		ret = policy_load_string(path, buf ? buf : "", len, out, err, ectx);
+		ret = policy_load_string(path, buf, len, out, err, ectx);
 	free(buf);
 	return ret;
 }
@@ -1309,57 +1450,4 @@ int strlist_has(const struct strlist *l, const char *name, size_t n)
 		if (!strncasecmp(l->v[i], name, n) && l->v[i][n] == 0)
 			return 1;
 	return 0;
-}
-
-/* ---- tollgate policy ---- */
-
-static void usage_policy(FILE *f)
-{
-	fprintf(f, "Usage: tollgate policy show [FILE]\n"
-		   "       tollgate policy check FILE\n"
-		   "show: print the built-in detection policy (or FILE's, defaults filled in) as "
-		   "YAML.\n"
-		   "check: validate FILE; errors are printed as FILE:LINE: ... (exit 1).\n"
-		   "docs/policy.md describes every key.\n");
-}
-
-int cmd_policy(int argc, char **argv)
-{
-	struct policy *p = NULL;
-	int err;
-
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		usage_policy(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	if (!strcmp(argv[1], "show") && argc <= 3) {
-		if (argc == 3) {
-			err = policy_load_file(argv[2], &p, NULL, NULL);
-			if (err) {
-				if (err != -EINVAL)
-					tg_err("%s: %s", argv[2], strerror(-err));
-				return err == -EINVAL ? 1 : 2;
-			}
-		} else {
-			p = policy_default();
-			if (!p)
-				return 1;
-		}
-		policy_print(stdout, p);
-		policy_free(p);
-		return 0;
-	}
-	if (!strcmp(argv[1], "check") && argc == 3) {
-		err = policy_load_file(argv[2], &p, NULL, NULL);
-		if (err) {
-			if (err != -EINVAL)
-				tg_err("%s: %s", argv[2], strerror(-err));
-			return err == -EINVAL ? 1 : 2;
-		}
-		printf("%s: valid (%u overrides, %u prices)\n", argv[2], p->noverrides, p->nprices);
-		policy_free(p);
-		return 0;
-	}
-	usage_policy(stderr);
-	return 2;
 }

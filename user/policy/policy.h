@@ -40,6 +40,17 @@ enum rule_id {
 	RULE_MAX,
 };
 
+/* Caps on what a policy may hold: one definition for the reader (so `tollgate policy
+ * check` refuses what `tollgate run` could not hold) and for the tables sized by them. */
+#define POLICY_MAX_BYTES (1u << 20) /* a policy file */
+#define POLICY_MAX_DEPTH 16         /* nested mappings and lists */
+#define POLICY_MAX_ACTIONS 64       /* actions */
+#define POLICY_MAX_PROTECTED 32     /* protected_cgroups */
+#define POLICY_MAX_NETWORK 256      /* network rules */
+#define POLICY_MAX_PRICES 4096      /* prices */
+#define POLICY_MAX_OVERRIDES 1024   /* overrides */
+#define POLICY_MAX_STRINGS 4096     /* any other list of strings */
+
 /* Capacities of the distinct-key sets (window.h dset) behind the "distinct" rules; their
  * thresholds are range-checked against these. */
 #define ENUM_IDS_MAX 64    /* enumeration: ids remembered per (cgroup, endpoint) */
@@ -161,20 +172,39 @@ struct tg_limits {
 };
 
 /* Enforcement (enforce.h): what happens when a rule fires. */
+/* What an action does to a cgroup (the policy's `action:` words, in this order). */
+enum action_type {
+	ACT_ALERT = 0, /* nothing beyond the alert */
+	ACT_THROTTLE,  /* hold the cgroup's HTTP request and TCP connect rate to rate/burst */
+	ACT_FREEZE,    /* cgroup.freeze for duration_s, then thaw (the seed's "suspend session") */
+	ACT_KILL,      /* cgroup.kill, and a kill verdict that stops the cgroup in the kernel */
+	ACT_MAX,
+};
+
+const char *action_type_name(int type);      /* "?" when out of range */
+int action_type_from_name(const char *name); /* -1 when unknown */
+
 struct policy_action {
 	char *rule;               /* a rule name, or "*" */
 	int min_severity;         /* enum alert_severity; 0: any */
-	char *action;             /* alert, throttle, freeze, kill */
+	char *action;             /* alert, throttle, freeze, kill (action_type_from_name) */
 	double rate;              /* throttle: requests per second */
 	uint32_t burst;           /* throttle: bucket depth */
 	uint32_t duration_s;      /* verdict lifetime; 0: until `tollgate unblock` */
 };
 
-/* A network rule: exactly one of allow/deny holds a CIDR. */
+/* An address or CIDR block as a network rule means it (policy_cidr_parse). */
+struct policy_cidr {
+	int family;       /* AF_INET or AF_INET6 */
+	uint8_t addr[16]; /* network byte order, host bits cleared */
+	int prefix;       /* 0..32 or 0..128 */
+};
+
 struct policy_net {
 	char *cgroup;             /* glob on the cgroup path; NULL: every cgroup */
-	char *allow, *deny;
+	char *allow, *deny;       /* as written */
 	uint32_t port;            /* 0: any port */
+	struct policy_cidr cidr;  /* allow or deny, parsed */
 };
 
 struct policy_metrics {
@@ -208,8 +238,10 @@ typedef void (*policy_err_fn)(void *ctx, const char *msg);
 struct policy *policy_default(void);
 /*
  * policy_load_file - read @path. Errors go to @err (NULL: tg_err on stderr), one
- * "FILE:LINE: ..." line each. Returns 0 with *@out set, -EINVAL after errors in the file,
- * or -errno when it cannot be read.
+ * "FILE:LINE: ..." line each. A policy is one YAML document, not empty, at most
+ * POLICY_MAX_BYTES long and POLICY_MAX_DEPTH deep, each list within its POLICY_MAX_* cap.
+ * Returns 0 with *@out set, -EINVAL after errors in the file (reported), or -errno when it
+ * cannot be read (-EISDIR for a directory; not reported: the caller names the option).
  */
 int policy_load_file(const char *path, struct policy **out, policy_err_fn err, void *ctx);
 /* The same for YAML in memory; @name stands for the file in messages. */
@@ -249,7 +281,12 @@ const char *rule_technique(int id);
 /* enum rule_id for a name, -1 */
 int rule_from_name(const char *name);
 
-/* `tollgate policy show [FILE]`, `tollgate policy check FILE` */
-int cmd_policy(int argc, char **argv);
+/*
+ * policy_cidr_parse - "10.0.0.0/8", "2001:db8::/32" or a bare address (a /32 or /128)
+ * into @r, host bits cleared. An IPv4-mapped IPv6 block of prefix >= 96
+ * (::ffff:a.b.c.d, RFC 4291 2.5.5.2) is returned as the IPv4 block it means, since the
+ * kernel side looks mapped destinations up as IPv4. Returns 0 or -EINVAL.
+ */
+int policy_cidr_parse(const char *s, struct policy_cidr *r);
 
 #endif
